@@ -1,0 +1,1 @@
+"""The trainer (needs the `[train]` extra: torch, transformers, accelerate)."""

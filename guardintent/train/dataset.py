@@ -1,0 +1,159 @@
+"""Tokenised training data: length-bucketed batches with their intents resolved to ids."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tokenizers import Tokenizer
+
+from guardintent.data.schema import LABELS, Example
+
+
+@dataclass(frozen=True)
+class IntentBank:
+    """Distinct intent descriptions seen in training, with their category and harm prior."""
+
+    texts: list[str]
+    categories: list[str | None]
+    harm_priors: list[float]
+
+    @classmethod
+    def from_examples(cls, examples: list[Example]) -> IntentBank:
+        """Collect each distinct intent; its category is the most common one among its prompts."""
+        labels: dict[str, list[str]] = defaultdict(list)
+        categories: dict[str, Counter[str | None]] = defaultdict(Counter)
+        for example in examples:
+            labels[example.intent].append(example.label)
+            categories[example.intent][example.category] += 1
+        texts = sorted(labels)
+        return cls(
+            texts=texts,
+            categories=[categories[text].most_common(1)[0][0] for text in texts],
+            harm_priors=[round(labels[t].count("harmful") / len(labels[t]), 4) for t in texts],
+        )
+
+    def to_json(self) -> list[dict[str, object]]:
+        """Return the bank as the package's `intents.json` rows."""
+        return [
+            {"text": text, "category": category, "harm_prior": prior}
+            for text, category, prior in zip(self.texts, self.categories, self.harm_priors)
+        ]
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One training batch; `intent_index` points into `intent_ids` (the batch's distinct intents)."""
+
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    labels: torch.Tensor
+    category_targets: torch.Tensor
+    category_mask: torch.Tensor
+    intent_ids: torch.Tensor
+    intent_mask: torch.Tensor
+    intent_index: torch.Tensor
+
+
+def load_tokenizer(path: Path, max_length: int) -> Tokenizer:
+    """Load a `tokenizers` tokenizer that truncates to `max_length` and does not pad."""
+    tokenizer = Tokenizer.from_file(str(path))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_length)
+    return tokenizer
+
+
+class TokenisedExamples:
+    """Examples tokenised once, cached on disk by content hash, batched by length."""
+
+    def __init__(self, examples: list[Example], tokenizer: Tokenizer, categories: list[str],
+                 intent_texts: list[str], cache_dir: Path | None = None) -> None:
+        self.examples = examples
+        self.categories = categories
+        self.intent_lookup = {text: index for index, text in enumerate(intent_texts)}
+        self.prompt_tokens = self._tokenise(tokenizer, [e.prompt for e in examples], cache_dir)
+        self.intent_tokens = self._tokenise(tokenizer, intent_texts, cache_dir)
+
+    @staticmethod
+    def _tokenise(tokenizer: Tokenizer, texts: list[str], cache_dir: Path | None) -> list[list[int]]:
+        digest = hashlib.sha256(tokenizer.to_str().encode())
+        for text in texts:
+            digest.update(text.encode("utf-8", "surrogatepass") + b"\0")
+        cache = cache_dir / f"tokens-{digest.hexdigest()[:16]}.json" if cache_dir else None
+        if cache is not None and cache.exists():
+            return json.loads(cache.read_text())
+        ids = [encoding.ids for encoding in tokenizer.encode_batch(texts)]
+        if cache is not None:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            temporary = cache.with_suffix(".tmp")
+            temporary.write_text(json.dumps(ids))
+            temporary.replace(cache)
+        return ids
+
+    def batch_order(self, batch_size: int, seed: int, epoch: int) -> list[list[int]]:
+        """Group indices into batches of similar length, in a seeded random order.
+
+        Indices are shuffled, cut into chunks of 50 batches, sorted by length inside each chunk
+        and cut into batches; the batches are then shuffled, so padding stays small while the
+        order still varies by epoch.
+        """
+        rng = random.Random(seed * 1_000_003 + epoch)
+        indices = list(range(len(self.examples)))
+        rng.shuffle(indices)
+        chunk = batch_size * 50
+        batches = []
+        for start in range(0, len(indices), chunk):
+            part = sorted(indices[start:start + chunk], key=lambda i: len(self.prompt_tokens[i]))
+            batches += [part[i:i + batch_size] for i in range(0, len(part), batch_size)]
+        rng.shuffle(batches)
+        return batches
+
+    def collate(self, indices: list[int]) -> Batch:
+        """Pad one batch to its longest prompt and gather its distinct intents."""
+        input_ids, attention_mask = _pad([self.prompt_tokens[i] for i in indices])
+        examples = [self.examples[i] for i in indices]
+        labels = torch.tensor([LABELS.index(e.label) for e in examples])
+        category_targets = torch.zeros(len(examples), len(self.categories))
+        category_mask = torch.ones(len(examples))
+        for row, example in enumerate(examples):
+            if example.category in self.categories:
+                category_targets[row, self.categories.index(example.category)] = 1.0
+            elif example.label == "harmful":
+                category_mask[row] = 0.0  # a harmful prompt of unknown category teaches nothing
+        distinct = sorted({self.intent_lookup[e.intent] for e in examples})
+        position = {intent: slot for slot, intent in enumerate(distinct)}
+        intent_ids, intent_mask = _pad([self.intent_tokens[i] for i in distinct])
+        intent_index = torch.tensor([position[self.intent_lookup[e.intent]] for e in examples])
+        return Batch(input_ids, attention_mask, labels, category_targets, category_mask,
+                     intent_ids, intent_mask, intent_index)
+
+
+def _pad(sequences: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(len(sequence) for sequence in sequences)
+    ids = np.zeros((len(sequences), width), dtype=np.int64)
+    mask = np.zeros((len(sequences), width), dtype=np.int64)
+    for row, sequence in enumerate(sequences):
+        ids[row, :len(sequence)] = sequence
+        mask[row, :len(sequence)] = 1
+    return torch.from_numpy(ids), torch.from_numpy(mask)
+
+
+def split_validation(examples: list[Example], share: float, seed: int
+                     ) -> tuple[list[Example], list[Example]]:
+    """Hold out a stratified share of the examples (by label) for calibration and selection."""
+    rng = random.Random(seed)
+    train: list[Example] = []
+    validation: list[Example] = []
+    for label in LABELS:
+        group = [e for e in examples if e.label == label]
+        rng.shuffle(group)
+        cut = round(len(group) * share)
+        validation += group[:cut]
+        train += group[cut:]
+    return train, validation

@@ -1,0 +1,266 @@
+"""Supervised intent-aware training (`guardintent train --regime sft`).
+
+Loss = harm cross-entropy + category BCE + InfoNCE between each prompt's intent embedding and the
+intent tower's embedding of its intent description (the batch's other intents are negatives).
+Runs under accelerate, so the same code runs on one CPU or several GPUs; checkpoints are written
+atomically every `save_every` steps and a rerun with the same output folder resumes from the last.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+from accelerate.utils import set_seed
+from torch import nn
+from torch.nn import functional as F  # noqa: N812
+from tqdm.auto import tqdm
+from transformers import get_linear_schedule_with_warmup
+
+from guardintent.data.schema import Example
+from guardintent.train.dataset import (
+    Batch,
+    IntentBank,
+    TokenisedExamples,
+    load_tokenizer,
+    split_validation,
+)
+from guardintent.train.model import GuardModelConfig, IntentGuardModel
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINTS = "checkpoints"
+FINAL = "final"
+STATE_FILE = "trainer_state.json"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings of one training run; stored in the final model's data card."""
+
+    output_dir: Path
+    base_model: Path
+    epochs: float = 2.0
+    batch_size: int = 32
+    learning_rate: float = 5e-5
+    head_learning_rate: float = 5e-4
+    warmup_ratio: float = 0.06
+    weight_decay: float = 0.01
+    seed: int = 0
+    max_length: int = 128
+    embedding_dim: int = 256
+    validation_share: float = 0.05
+    category_weight: float = 0.5
+    intent_weight: float = 1.0
+    save_every: int = 100
+    log_every: int = 10
+    max_steps: int | None = None
+
+
+class SFTObjective(nn.Module):
+    """The SFT loss as a module, so accelerate/DDP can wrap one forward call per step."""
+
+    def __init__(self, model: IntentGuardModel, config: TrainConfig) -> None:
+        super().__init__()
+        self.model = model
+        self.category_weight = config.category_weight
+        self.intent_weight = config.intent_weight
+
+    def forward(self, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
+        """Return the weighted loss of one batch and its parts."""
+        output = self.model(batch.input_ids, batch.attention_mask)
+        harm = F.cross_entropy(output.harm_logits, batch.labels)
+        per_item = F.binary_cross_entropy_with_logits(
+            output.category_logits, batch.category_targets, reduction="none").mean(dim=1)
+        mask = batch.category_mask
+        category = (per_item * mask).sum() / mask.sum().clamp(min=1.0)
+        intents = self.model.embed_intents(batch.intent_ids, batch.intent_mask)
+        similarity = self.model.config.intent_scale * output.intent_embedding @ intents.T
+        intent = F.cross_entropy(similarity, batch.intent_index)
+        total = harm + self.category_weight * category + self.intent_weight * intent
+        return total, {"harm": harm.item(), "category": category.item(), "intent": intent.item()}
+
+
+def train(config: TrainConfig, examples: list[Example], data_card: dict[str, object]) -> Path:
+    """Train on `examples` and return the folder of the final model."""
+    set_seed(config.seed)
+    accelerator = Accelerator()
+    train_examples, validation = split_validation(examples, config.validation_share, config.seed)
+    bank = IntentBank.from_examples(examples)
+    tokenizer = load_tokenizer(config.base_model / "tokenizer.json", config.max_length)
+    data = TokenisedExamples(train_examples, tokenizer, _categories(), bank.texts,
+                             cache_dir=config.output_dir / "cache")
+    model_config = GuardModelConfig(base_model=str(config.base_model),
+                                    embedding_dim=config.embedding_dim,
+                                    max_length=config.max_length)
+    model = IntentGuardModel.from_pretrained_encoder(config.base_model, model_config)
+    objective = SFTObjective(model, config)
+
+    steps_per_epoch = math.ceil(len(train_examples) / config.batch_size)
+    steps_per_epoch = math.ceil(steps_per_epoch / accelerator.num_processes)
+    total_steps = config.max_steps or math.ceil(config.epochs * steps_per_epoch)
+    optimizer = _optimizer(model, config)
+    scheduler = get_linear_schedule_with_warmup(
+        optimizer, round(config.warmup_ratio * total_steps), total_steps)
+    objective, optimizer, scheduler = accelerator.prepare(objective, optimizer, scheduler)
+
+    step = _resume(accelerator, config.output_dir)
+    logger.info("training on %d examples (%d held out), %d steps, %d distinct intents",
+                len(train_examples), len(validation), total_steps, len(bank.texts))
+    started = time.monotonic()
+    progress = tqdm(total=total_steps, initial=step, desc="train", unit="step",
+                    disable=not (accelerator.is_main_process and logger.isEnabledFor(logging.INFO)))
+    objective.train()
+    while step < total_steps:
+        epoch, offset = divmod(step, steps_per_epoch)
+        order = data.batch_order(config.batch_size, config.seed, epoch)
+        mine = order[accelerator.process_index::accelerator.num_processes]
+        for indices in mine[offset:]:
+            if step >= total_steps:
+                break
+            batch = _to_device(data.collate(indices), accelerator.device)
+            loss, parts = objective(batch)
+            accelerator.backward(loss)
+            accelerator.clip_grad_norm_(objective.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad()
+            step += 1
+            progress.update(1)
+            if step % config.log_every == 0:
+                logger.info("step %d/%d loss %.4f harm %.4f category %.4f intent %.4f",
+                            step, total_steps, loss.item(), parts["harm"], parts["category"],
+                            parts["intent"])
+            if step % config.save_every == 0 or step == total_steps:
+                _save_checkpoint(accelerator, config.output_dir, step)
+    progress.close()
+
+    elapsed = time.monotonic() - started
+    final = config.output_dir / FINAL
+    if accelerator.is_main_process:
+        trained = accelerator.unwrap_model(objective).model.eval()
+        metrics = validation_metrics(trained, validation, tokenizer)
+        card = dict(data_card)
+        card["training"] = {**_json_ready(asdict(config)), "regime": "sft", "steps": total_steps,
+                            "train_examples": len(train_examples),
+                            "validation_examples": len(validation),
+                            "seconds_this_run": round(elapsed, 1), "validation": metrics,
+                            "torch": torch.__version__}
+        _save_final(trained, final, config, bank, card, validation)
+        logger.info("final model written to %s (validation %s)", final, metrics)
+    return final
+
+
+def validation_metrics(model: IntentGuardModel, examples: list[Example], tokenizer: object,
+                       batch_size: int = 64) -> dict[str, float]:
+    """Return accuracy and harmful-class F1 of the model on held-out examples."""
+    if not examples:
+        return {}
+    probabilities = predict_harm(model, [e.prompt for e in examples], tokenizer, batch_size)
+    truth = np.array([e.label == "harmful" for e in examples])
+    predicted = probabilities >= 0.5
+    true_positive = float((predicted & truth).sum())
+    precision = true_positive / max(predicted.sum(), 1)
+    recall = true_positive / max(truth.sum(), 1)
+    f1 = 2 * precision * recall / max(precision + recall, 1e-9)
+    return {"accuracy": round(float((predicted == truth).mean()), 4), "f1": round(f1, 4)}
+
+
+@torch.no_grad()
+def predict_harm(model: IntentGuardModel, prompts: list[str], tokenizer: object,
+                 batch_size: int = 64) -> np.ndarray:
+    """Return P(harmful) for each prompt (first window only, no calibration)."""
+    scores = []
+    for start in range(0, len(prompts), batch_size):
+        encodings = tokenizer.encode_batch(prompts[start:start + batch_size])
+        width = max(len(e.ids) for e in encodings)
+        ids = torch.zeros(len(encodings), width, dtype=torch.long)
+        mask = torch.zeros(len(encodings), width, dtype=torch.long)
+        for row, encoding in enumerate(encodings):
+            ids[row, :len(encoding.ids)] = torch.tensor(encoding.ids)
+            mask[row, :len(encoding.ids)] = 1
+        logits = model(ids, mask).harm_logits
+        scores.append(torch.softmax(logits, dim=-1)[:, 1].numpy())
+    return np.concatenate(scores)
+
+
+def _categories() -> list[str]:
+    from guardintent.taxonomy import CATEGORY_IDS
+
+    return list(CATEGORY_IDS)
+
+
+def _optimizer(model: IntentGuardModel, config: TrainConfig) -> torch.optim.Optimizer:
+    encoder = [p for name, p in model.named_parameters() if name.startswith("encoder.")]
+    heads = [p for name, p in model.named_parameters() if not name.startswith("encoder.")]
+    return torch.optim.AdamW(
+        [{"params": encoder, "lr": config.learning_rate},
+         {"params": heads, "lr": config.head_learning_rate}],
+        weight_decay=config.weight_decay,
+    )
+
+
+def _to_device(batch: Batch, device: torch.device) -> Batch:
+    return Batch(**{name: value.to(device) for name, value in vars(batch).items()})
+
+
+def _resume(accelerator: Accelerator, output_dir: Path) -> int:
+    """Load the newest checkpoint under `output_dir` if there is one; return its step."""
+    folder = output_dir / CHECKPOINTS
+    checkpoints = sorted(folder.glob("step-*")) if folder.exists() else []
+    if not checkpoints:
+        return 0
+    latest = checkpoints[-1]
+    accelerator.load_state(str(latest))
+    step = json.loads((latest / STATE_FILE).read_text())["step"]
+    logger.info("resumed from %s at step %d", latest, step)
+    return step
+
+
+def _save_checkpoint(accelerator: Accelerator, output_dir: Path, step: int, keep: int = 2) -> None:
+    """Save model, optimiser, scheduler and RNG states atomically, keeping the newest `keep`."""
+    folder = output_dir / CHECKPOINTS
+    target = folder / f"step-{step:07d}"
+    temporary = folder / f".step-{step:07d}.partial"
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        shutil.rmtree(temporary, ignore_errors=True)
+    accelerator.save_state(str(temporary))
+    if accelerator.is_main_process:
+        (temporary / STATE_FILE).write_text(json.dumps({"step": step}))
+        shutil.rmtree(target, ignore_errors=True)
+        temporary.rename(target)
+        for old in sorted(folder.glob("step-*"))[:-keep]:
+            shutil.rmtree(old)
+    accelerator.wait_for_everyone()
+
+
+def _save_final(model: IntentGuardModel, final: Path, config: TrainConfig, bank: IntentBank,
+                card: dict[str, object], validation: list[Example]) -> None:
+    """Write the exportable model folder atomically: weights, tokenizer, intents, card, split."""
+    temporary = final.with_name(final.name + ".partial")
+    shutil.rmtree(temporary, ignore_errors=True)
+    model.save(temporary)
+    tokenizer = load_tokenizer(config.base_model / "tokenizer.json", config.max_length)
+    tokenizer.no_truncation()
+    tokenizer.save(str(temporary / "tokenizer.json"))
+    (temporary / "intents.json").write_text(json.dumps(bank.to_json(), indent=1) + "\n")
+    (temporary / "data_card.json").write_text(json.dumps(card, indent=2) + "\n")
+    with (temporary / "validation.jsonl").open("w") as handle:
+        for example in validation:
+            handle.write(json.dumps(asdict(example)) + "\n")
+    if final.exists():
+        shutil.rmtree(final)
+    temporary.rename(final)
+
+
+def _json_ready(values: dict[str, object]) -> dict[str, object]:
+    return {key: str(value) if isinstance(value, Path) else value for key, value in values.items()}
