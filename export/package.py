@@ -1,0 +1,229 @@
+"""Write a guard package from a trained checkpoint: export, quantise, prove, calibrate, manifest."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Tokenizer
+
+from export.calibrate import choose_threshold, fit_temperature
+from export.onnx_graph import export_onnx, quantize_int8
+from export.parity import ParityTolerance, check_parity
+from guardintent.data.schema import LABELS
+from guardintent.taxonomy import CATEGORIES
+from guardintent.train.model import IntentGuardModel
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+PROBE_COUNT = 64
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """How to export: precision, names written into guard.json, and the parity limits."""
+
+    quantize: bool = True
+    opset: int = 17
+    name: str = "guardintent-custom"
+    version: str = "0.1.0"
+    base_model: str | None = None
+    tolerance: ParityTolerance = field(default_factory=ParityTolerance)
+    overwrite: bool = False
+
+
+def export_guard(checkpoint: str | os.PathLike[str], out: str | os.PathLike[str],
+                 options: ExportOptions | None = None) -> Path:
+    """Export the checkpoint folder to a guard package at `out` and return its path.
+
+    Everything is written to a temporary folder beside `out` and renamed into place only after
+    parity and calibration pass, so a failed export leaves nothing half-written.
+    """
+    options = options or ExportOptions()
+    checkpoint, out = Path(checkpoint), Path(out)
+    if not (checkpoint / "model.safetensors").is_file():
+        raise FileNotFoundError(
+            f"{checkpoint} is not a trained checkpoint (no model.safetensors); pass the `final` "
+            "folder that `guardintent train` wrote")
+    if out.exists() and not options.overwrite:
+        raise FileExistsError(f"{out} already exists; remove it or pass --overwrite")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        staging.chmod(0o755)
+        _build(checkpoint, staging, options)
+        _replace(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    logger.info("guard package written to %s", out)
+    return out
+
+
+def _build(checkpoint: Path, staging: Path, options: ExportOptions) -> None:
+    model = IntentGuardModel.load(checkpoint)
+    config = model.config
+    tokenizer = Tokenizer.from_file(str(checkpoint / "tokenizer.json"))
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    intents = json.loads((checkpoint / "intents.json").read_text())
+    validation = _read_jsonl(checkpoint / "validation.jsonl")
+
+    fp32_path = staging / "model.onnx"
+    export_onnx(model, fp32_path, options.opset)
+    fp32 = _session(fp32_path)
+    session = fp32
+    int8 = None
+    if options.quantize:
+        int8_path = staging / "model.int8.onnx"
+        quantize_int8(fp32_path, int8_path)
+        int8 = _session(int8_path)
+
+    tower = {"weight": model.intent_projection.weight.detach().numpy().T.astype(np.float32),
+             "bias": model.intent_projection.bias.detach().numpy().astype(np.float32)}
+    truncating = Tokenizer.from_str(tokenizer.to_str())
+    truncating.enable_truncation(config.max_length)
+    reference_bank = _embed(fp32, truncating, [row["text"] for row in intents], tower)
+    probes = [row["prompt"] for row in validation[:PROBE_COUNT]] or [row["text"] for row in intents]
+    parity = check_parity(model, tokenizer, probes, reference_bank, fp32, int8, options.tolerance)
+
+    if int8 is not None:
+        os.replace(staging / "model.int8.onnx", fp32_path)
+        session = int8
+    bank = _embed(session, truncating, [row["text"] for row in intents], tower)
+    calibration = _calibrate(session, truncating, validation)
+
+    tokenizer.save(str(staging / "tokenizer.json"))
+    (staging / "intents.json").write_text(json.dumps(intents, indent=1) + "\n")
+    np.save(staging / "intents.npy", bank.astype(np.float16))
+    np.savez(staging / "intent_tower.npz", **tower)
+    card = json.loads((checkpoint / "data_card.json").read_text())
+    manifest = _manifest(model, options, staging, calibration, parity, card)
+    _write_json_atomic(staging / "guard.json", manifest)
+
+
+def _calibrate(session: ort.InferenceSession, tokenizer: Tokenizer, validation: list[dict]
+               ) -> dict[str, object]:
+    if not validation or len({row["label"] for row in validation}) < 2:
+        return {"temperature": 1.0, "threshold": 0.5,
+                "method": "none: the checkpoint has no two-class validation split"}
+    logits = _run(session, tokenizer, [row["prompt"] for row in validation])[0]
+    labels = np.array([LABELS.index(row["label"]) for row in validation])
+    temperature = fit_temperature(logits, labels)
+    scaled = logits / temperature
+    scaled = np.exp(scaled - scaled.max(axis=1, keepdims=True))
+    scores = scaled[:, 1] / scaled.sum(axis=1)
+    threshold = choose_threshold(scores, labels)
+    return {"temperature": temperature, "threshold": threshold, "examples": len(validation),
+            "method": "temperature by validation NLL, threshold by validation harmful-class F1"}
+
+
+def _manifest(model: IntentGuardModel, options: ExportOptions, staging: Path,
+              calibration: dict[str, object], parity: dict[str, object], card: dict
+              ) -> dict[str, object]:
+    import onnx
+    import torch
+    import transformers
+
+    config = model.config
+    files = sorted(path.name for path in staging.iterdir() if path.name != "guard.json")
+    return {
+        "format_version": FORMAT_VERSION,
+        "name": options.name,
+        "version": options.version,
+        "base_model": options.base_model or config.base_model,
+        "labels": list(config.labels),
+        "categories": [{"id": i, "description": d} for i, d in CATEGORIES
+                       if i in config.categories],
+        "threshold": calibration["threshold"],
+        "temperature": calibration["temperature"],
+        "calibration": calibration,
+        "max_length": config.max_length,
+        "window_stride": config.window_stride,
+        "embedding_dim": config.embedding_dim,
+        "hidden_size": model.encoder.config.hidden_size,
+        "intent_scale": config.intent_scale,
+        "opset": options.opset,
+        "quantization": "int8-dynamic-per-channel" if options.quantize else "none",
+        "libraries": {"torch": torch.__version__, "transformers": transformers.__version__,
+                      "onnx": onnx.__version__, "onnxruntime": ort.__version__},
+        "files": {name: _sha256(staging / name) for name in files},
+        "data_card": card,
+        "metrics": {"validation": card.get("training", {}).get("validation", {})},
+        "parity": parity,
+        "created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def _session(path: Path) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def _run(session: ort.InferenceSession, tokenizer: Tokenizer, texts: list[str],
+         batch_size: int = 64) -> list[np.ndarray]:
+    """Run the graph over `texts` (first window of each) and concatenate every output."""
+    outputs: list[list[np.ndarray]] = []
+    for start in range(0, len(texts), batch_size):
+        encodings = tokenizer.encode_batch(texts[start:start + batch_size])
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(encodings), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for row, encoding in enumerate(encodings):
+            ids[row, :len(encoding.ids)] = encoding.ids
+            mask[row, :len(encoding.ids)] = 1
+        outputs.append(session.run(None, {"input_ids": ids, "attention_mask": mask}))
+    return [np.concatenate(parts) for parts in zip(*outputs)]
+
+
+def _embed(session: ort.InferenceSession, tokenizer: Tokenizer, texts: list[str],
+           tower: dict[str, np.ndarray]) -> np.ndarray:
+    """Embed intent descriptions the way the client does: pooled state through the tower."""
+    pooled = _run(session, tokenizer, texts)[3]
+    projected = pooled @ tower["weight"] + tower["bias"]
+    return projected / np.linalg.norm(projected, axis=1, keepdims=True).clip(min=1e-12)
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_json_atomic(path: Path, value: dict[str, object]) -> None:
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(value, indent=2) + "\n")
+    os.replace(temporary, path)
+
+
+def _replace(staging: Path, out: Path) -> None:
+    """Move the finished package into place; an existing one is swapped out, then deleted."""
+    if out.exists():
+        retired = out.with_name(f".{out.name}.old")
+        shutil.rmtree(retired, ignore_errors=True)
+        out.rename(retired)
+        staging.rename(out)
+        shutil.rmtree(retired)
+    else:
+        staging.rename(out)
+
+
