@@ -49,10 +49,15 @@ class IntentBank:
 
 @dataclass(frozen=True)
 class Batch:
-    """One training batch; `intent_index` points into `intent_ids` (the batch's distinct intents)."""
+    """One training batch of prompt windows.
+
+    `window_owner` maps each window row to its example; `intent_index` maps each example to a
+    row of `intent_ids` (the batch's distinct intents).
+    """
 
     input_ids: torch.Tensor
     attention_mask: torch.Tensor
+    window_owner: torch.Tensor
     labels: torch.Tensor
     category_targets: torch.Tensor
     category_mask: torch.Tensor
@@ -61,34 +66,50 @@ class Batch:
     intent_index: torch.Tensor
 
 
-def load_tokenizer(path: Path, max_length: int) -> Tokenizer:
-    """Load a `tokenizers` tokenizer that truncates to `max_length` and does not pad."""
+def load_tokenizer(path: Path, max_length: int, stride: int = 0) -> Tokenizer:
+    """Load a `tokenizers` tokenizer that cuts text into `max_length` windows and does not pad."""
     tokenizer = Tokenizer.from_file(str(path))
     tokenizer.no_padding()
-    tokenizer.enable_truncation(max_length)
+    tokenizer.enable_truncation(max_length, stride=stride)
     return tokenizer
 
 
+def pick_windows(windows: list[list[int]], limit: int) -> list[list[int]]:
+    """Keep at most `limit` windows: the first, the last and evenly spaced ones between."""
+    if len(windows) <= limit:
+        return windows
+    positions = np.linspace(0, len(windows) - 1, limit).round().astype(int)
+    return [windows[i] for i in sorted(set(positions.tolist()))]
+
+
 class TokenisedExamples:
-    """Examples tokenised once, cached on disk by content hash, batched by length."""
+    """Examples tokenised once, cached on disk by content hash, batched by length.
+
+    A prompt longer than one window becomes several overlapping windows, as at inference, so a
+    request placed late in a long jailbreak template is still seen (at most `max_windows`).
+    """
 
     def __init__(self, examples: list[Example], tokenizer: Tokenizer, categories: list[str],
-                 intent_texts: list[str], cache_dir: Path | None = None) -> None:
+                 intent_texts: list[str], cache_dir: Path | None = None,
+                 max_windows: int = 4) -> None:
         self.examples = examples
         self.categories = categories
         self.intent_lookup = {text: index for index, text in enumerate(intent_texts)}
-        self.prompt_tokens = self._tokenise(tokenizer, [e.prompt for e in examples], cache_dir)
-        self.intent_tokens = self._tokenise(tokenizer, intent_texts, cache_dir)
+        windows = self._tokenise(tokenizer, [e.prompt for e in examples], cache_dir)
+        self.prompt_windows = [pick_windows(w, max_windows) for w in windows]
+        self.intent_tokens = [w[0] for w in self._tokenise(tokenizer, intent_texts, cache_dir)]
 
     @staticmethod
-    def _tokenise(tokenizer: Tokenizer, texts: list[str], cache_dir: Path | None) -> list[list[int]]:
+    def _tokenise(tokenizer: Tokenizer, texts: list[str], cache_dir: Path | None
+                  ) -> list[list[list[int]]]:
         digest = hashlib.sha256(tokenizer.to_str().encode())
         for text in texts:
             digest.update(text.encode("utf-8", "surrogatepass") + b"\0")
         cache = cache_dir / f"tokens-{digest.hexdigest()[:16]}.json" if cache_dir else None
         if cache is not None and cache.exists():
             return json.loads(cache.read_text())
-        ids = [encoding.ids for encoding in tokenizer.encode_batch(texts)]
+        ids = [[encoding.ids] + [window.ids for window in encoding.overflowing]
+               for encoding in tokenizer.encode_batch(texts)]
         if cache is not None:
             cache.parent.mkdir(parents=True, exist_ok=True)
             temporary = cache.with_suffix(".tmp")
@@ -109,14 +130,20 @@ class TokenisedExamples:
         chunk = batch_size * 50
         batches = []
         for start in range(0, len(indices), chunk):
-            part = sorted(indices[start:start + chunk], key=lambda i: len(self.prompt_tokens[i]))
+            part = sorted(indices[start:start + chunk], key=self._cost)
             batches += [part[i:i + batch_size] for i in range(0, len(part), batch_size)]
         rng.shuffle(batches)
         return batches
 
+    def _cost(self, index: int) -> tuple[int, int]:
+        windows = self.prompt_windows[index]
+        return len(windows), len(windows[0])
+
     def collate(self, indices: list[int]) -> Batch:
-        """Pad one batch to its longest prompt and gather its distinct intents."""
-        input_ids, attention_mask = _pad([self.prompt_tokens[i] for i in indices])
+        """Pad one batch's windows to the longest and gather its distinct intents."""
+        windows = [(row, w) for row, i in enumerate(indices) for w in self.prompt_windows[i]]
+        input_ids, attention_mask = _pad([w for _, w in windows])
+        window_owner = torch.tensor([row for row, _ in windows])
         examples = [self.examples[i] for i in indices]
         labels = torch.tensor([LABELS.index(e.label) for e in examples])
         category_targets = torch.zeros(len(examples), len(self.categories))
@@ -130,7 +157,7 @@ class TokenisedExamples:
         position = {intent: slot for slot, intent in enumerate(distinct)}
         intent_ids, intent_mask = _pad([self.intent_tokens[i] for i in distinct])
         intent_index = torch.tensor([position[self.intent_lookup[e.intent]] for e in examples])
-        return Batch(input_ids, attention_mask, labels, category_targets, category_mask,
+        return Batch(input_ids, attention_mask, window_owner, labels, category_targets, category_mask,
                      intent_ids, intent_mask, intent_index)
 
 

@@ -56,6 +56,8 @@ class TrainConfig:
     weight_decay: float = 0.01
     seed: int = 0
     max_length: int = 128
+    window_stride: int = 32
+    max_windows: int = 4
     embedding_dim: int = 256
     validation_share: float = 0.05
     category_weight: float = 0.5
@@ -75,18 +77,33 @@ class SFTObjective(nn.Module):
         self.intent_weight = config.intent_weight
 
     def forward(self, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
-        """Return the weighted loss of one batch and its parts."""
+        """Return the weighted loss of one batch and its parts.
+
+        Each example is represented by its most harmful window (multiple-instance learning), the
+        same rule the client applies: a benign example teaches all its windows to stay benign,
+        a harmful one needs only one harmful window.
+        """
         output = self.model(batch.input_ids, batch.attention_mask)
-        harm = F.cross_entropy(output.harm_logits, batch.labels)
+        best = most_harmful_window(output.harm_logits, batch.window_owner, len(batch.labels))
+        harm = F.cross_entropy(output.harm_logits[best], batch.labels)
         per_item = F.binary_cross_entropy_with_logits(
-            output.category_logits, batch.category_targets, reduction="none").mean(dim=1)
+            output.category_logits[best], batch.category_targets, reduction="none").mean(dim=1)
         mask = batch.category_mask
         category = (per_item * mask).sum() / mask.sum().clamp(min=1.0)
         intents = self.model.embed_intents(batch.intent_ids, batch.intent_mask)
-        similarity = self.model.config.intent_scale * output.intent_embedding @ intents.T
+        similarity = self.model.config.intent_scale * output.intent_embedding[best] @ intents.T
         intent = F.cross_entropy(similarity, batch.intent_index)
         total = harm + self.category_weight * category + self.intent_weight * intent
         return total, {"harm": harm.item(), "category": category.item(), "intent": intent.item()}
+
+
+def most_harmful_window(harm_logits: torch.Tensor, owner: torch.Tensor, examples: int
+                        ) -> torch.Tensor:
+    """Return, for each example, the row of its window with the largest harmful margin."""
+    margin = (harm_logits[:, 1] - harm_logits[:, 0]).detach()
+    table = torch.full((examples, len(owner)), float("-inf"), device=margin.device)
+    table[owner, torch.arange(len(owner), device=margin.device)] = margin
+    return table.argmax(dim=1)
 
 
 def train(config: TrainConfig, examples: list[Example], data_card: dict[str, object]) -> Path:
@@ -95,12 +112,14 @@ def train(config: TrainConfig, examples: list[Example], data_card: dict[str, obj
     accelerator = Accelerator()
     train_examples, validation = split_validation(examples, config.validation_share, config.seed)
     bank = IntentBank.from_examples(examples)
-    tokenizer = load_tokenizer(config.base_model / "tokenizer.json", config.max_length)
+    tokenizer = load_tokenizer(config.base_model / "tokenizer.json", config.max_length,
+                               config.window_stride)
     data = TokenisedExamples(train_examples, tokenizer, _categories(), bank.texts,
-                             cache_dir=config.output_dir / "cache")
+                             cache_dir=config.output_dir / "cache", max_windows=config.max_windows)
     model_config = GuardModelConfig(base_model=str(config.base_model),
                                     embedding_dim=config.embedding_dim,
-                                    max_length=config.max_length)
+                                    max_length=config.max_length,
+                                    window_stride=config.window_stride)
     model = IntentGuardModel.from_pretrained_encoder(config.base_model, model_config)
     objective = SFTObjective(model, config)
 
