@@ -1,0 +1,37 @@
+"""guardintent: an embeddable, intent-aware prompt-safety guard that runs offline on a CPU.
+
+`Guard(path).check(prompt)` returns a `CheckResult` with the verdict, the calibrated harm
+score and the user's intent.
+"""
+
+from guardintent.errors import (
+    CorruptPackageError,
+    GuardIntentError,
+    IncompatiblePackageError,
+    LFSPointerError,
+    MissingExtraError,
+    PackageError,
+    PackageNotFoundError,
+    ParityError,
+)
+from guardintent.guard import Guard
+from guardintent.result import CheckResult, GuardInfo, IntentMatch, Verdict
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CheckResult",
+    "CorruptPackageError",
+    "Guard",
+    "GuardInfo",
+    "GuardIntentError",
+    "IncompatiblePackageError",
+    "IntentMatch",
+    "LFSPointerError",
+    "MissingExtraError",
+    "PackageError",
+    "PackageNotFoundError",
+    "ParityError",
+    "Verdict",
+    "__version__",
+]

@@ -1,0 +1,172 @@
+"""The `guardintent` command: check prompts, evaluate a guard, and reach training and export."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from guardintent.errors import GuardIntentError, MissingExtraError
+from guardintent.result import CheckResult
+
+if TYPE_CHECKING:
+    from guardintent.data.schema import Example
+    from guardintent.guard import Guard
+
+__all__ = ["main"]
+
+# Subcommands implemented in optional extras: name -> (module with main(argv), extra).
+_EXTRA_COMMANDS = {
+    "train": ("guardintent.train.cli", "train"),
+    "export": ("export.cli", "export"),
+}
+_CATEGORIES_SHOWN = 3
+
+
+class _CommandError(Exception):
+    """An invalid option value or unreadable input, reported as one line on stderr."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return its exit status."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if args_list and args_list[0] in _EXTRA_COMMANDS:
+            return _run_extra_command(args_list[0], args_list[1:])
+        args = _build_parser().parse_args(args_list)
+        return args.handler(args)
+    except (GuardIntentError, _CommandError) as error:
+        sys.stderr.write(f"guardintent: error: {error}\n")
+        return 2
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="guardintent", description="Intent-aware prompt-safety guard."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = commands.add_parser("check", help="classify prompts")
+    check.add_argument("prompts", nargs="+", metavar="PROMPT", help="prompt text to check")
+    _add_guard_options(check)
+    check.add_argument("--json", action="store_true", help="print one JSON object per prompt")
+    check.set_defaults(handler=_run_check)
+
+    evaluate = commands.add_parser("eval", help="measure precision, recall and F1 on benchmarks")
+    evaluate.add_argument(
+        "--data-dir", help="dataset directory (default: the GUARDINTENT_DATA variable)"
+    )
+    _add_guard_options(evaluate)
+    evaluate.add_argument(
+        "--file", action="append", default=[], help="JSON lines benchmark file (repeatable)"
+    )
+    evaluate.add_argument(
+        "--name", action="append", default=[], help="benchmark name for each --file, in order"
+    )
+    evaluate.add_argument("--limit", type=int, help="use at most N examples per benchmark")
+    evaluate.add_argument("--batch-size", type=int, default=32, help="prompts per model call")
+    evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
+    evaluate.set_defaults(handler=_run_eval)
+
+    for name, (_, extra) in _EXTRA_COMMANDS.items():
+        commands.add_parser(name, help=f"{name} a guard (needs the [{extra}] extra)")
+    return parser
+
+
+def _add_guard_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--guard", help="guard package directory (default: the bundled guard)")
+    parser.add_argument(
+        "--threshold", type=float, help="harm score from 0 to 1 at which a prompt is harmful"
+    )
+
+
+def _load_guard(args: argparse.Namespace) -> Guard:
+    from guardintent.guard import Guard
+
+    try:
+        return Guard(args.guard, threshold=args.threshold)
+    except ValueError as error:
+        raise _CommandError(str(error)) from error
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    guard = _load_guard(args)
+    results = guard.check_batch(args.prompts)
+    for prompt, result in zip(args.prompts, results, strict=True):
+        if args.json:
+            sys.stdout.write(result.to_json() + "\n")
+        else:
+            label = prompt if len(args.prompts) > 1 else None
+            sys.stdout.write(_describe(result, label) + "\n")
+    return 0
+
+
+def _describe(result: CheckResult, prompt: str | None) -> str:
+    lines = [] if prompt is None else [f"prompt: {_shorten(prompt, 70)}"]
+    lines.append(f"{result.verdict.value}  score {result.score:.3f}")
+    if result.intent is None:
+        lines.append(f"  intent: none ({result.decided_by})")
+    else:
+        lines.append(f"  intent: {result.intent} (confidence {result.intent_confidence:.2f})")
+    top = sorted(result.categories.items(), key=lambda item: item[1], reverse=True)
+    if top:
+        listed = ", ".join(f"{name} {value:.2f}" for name, value in top[:_CATEGORIES_SHOWN])
+        lines.append(f"  categories: {listed}")
+    lines.append(f"  latency: {result.latency_ms:.1f} ms, windows: {result.windows}")
+    return "\n".join(lines)
+
+
+def _shorten(text: str, width: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 3] + "..."
+
+
+def _run_eval(args: argparse.Namespace) -> int:
+    from guardintent.evaluate import evaluate, render_table
+
+    if len(args.file) != len(args.name):
+        raise _CommandError(
+            f"got {len(args.file)} --file and {len(args.name)} --name options; "
+            "give one --name per --file"
+        )
+    if args.limit is not None and args.limit < 1:
+        raise _CommandError(f"--limit must be positive, got {args.limit}")
+    try:
+        benchmarks = _read_benchmarks(args)
+    except (OSError, ValueError) as error:
+        raise _CommandError(str(error)) from error
+    if not benchmarks:
+        raise _CommandError("no benchmark found; pass --data-dir, or --file with --name")
+    if args.limit is not None:
+        benchmarks = {name: examples[: args.limit] for name, examples in benchmarks.items()}
+
+    report = evaluate(_load_guard(args), benchmarks, batch_size=args.batch_size)
+    sys.stdout.write((report.to_json() if args.json else render_table(report)) + "\n")
+    return 0
+
+
+def _read_benchmarks(args: argparse.Namespace) -> dict[str, list[Example]]:
+    from guardintent.data import load_benchmarks, read_jsonl_benchmark
+
+    if args.file:
+        return {
+            name: read_jsonl_benchmark(path, name)
+            for path, name in zip(args.file, args.name, strict=True)
+        }
+    return load_benchmarks(args.data_dir)
+
+
+def _run_extra_command(command: str, argv: list[str]) -> int:
+    module_name, extra = _EXTRA_COMMANDS[command]
+    try:
+        entry: Callable[[list[str]], int | None] = importlib.import_module(module_name).main
+    except ImportError as error:
+        raise MissingExtraError(f"`guardintent {command}`", extra, str(error)) from error
+    status = entry(argv)
+    return 0 if status is None else int(status)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,242 @@
+"""`Guard`: load a guard package once, then check prompts against it."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from os import PathLike
+from pathlib import Path
+
+import numpy as np
+
+from guardintent._contents import check_output_shapes
+from guardintent._manifest import MANIFEST_NAME, Manifest
+from guardintent._package import GuardPackage, load_package
+from guardintent._runtime import (
+    PromptScores,
+    Windows,
+    available_cpus,
+    encode_windows,
+    l2_normalise,
+    rank_intents,
+    reduce_windows,
+    run_model,
+)
+from guardintent.errors import PackageNotFoundError
+from guardintent.result import CheckResult, GuardInfo, IntentMatch, Verdict
+
+__all__ = ["Guard"]
+
+logger = logging.getLogger(__name__)
+
+BUNDLED_PACKAGE = Path(__file__).parent / "bundled" / "default"
+_CHECK_OUTPUTS = ["harm_logits", "category_logits", "intent_embedding"]
+
+
+class Guard:
+    """An intent-aware prompt-safety guard backed by one guard package.
+
+    `package` is a package directory; None loads the default guard bundled with guardintent.
+    `threshold` overrides the package's calibrated threshold, `top_k` sets how many intents
+    each result lists, and `threads` sets onnxruntime's intra-op threads (default: the CPUs
+    this process may use, honouring a cgroup CPU limit).
+
+    A Guard has no mutable state after loading, so one instance may serve many threads.
+    """
+
+    def __init__(
+        self,
+        package: str | PathLike[str] | None = None,
+        *,
+        threshold: float | None = None,
+        top_k: int = 3,
+        threads: int | None = None,
+    ) -> None:
+        _validate_options(threshold, top_k, threads)
+        path = _resolve_package_path(package)
+        self._threads = threads if threads is not None else available_cpus()
+        self._package: GuardPackage = load_package(path, threads=self._threads)
+        manifest = self._package.manifest
+        self._threshold = manifest.threshold if threshold is None else float(threshold)
+        self._top_k = min(top_k, len(self._package.intents))
+        self._info = GuardInfo(name=manifest.name, version=manifest.version)
+        logger.info(
+            "guard loaded: %s %s from %s (%d intents, %d threads)",
+            manifest.name,
+            manifest.version,
+            path,
+            len(self._package.intents),
+            self._threads,
+        )
+
+    @property
+    def info(self) -> GuardInfo:
+        """Name and version of the loaded guard package."""
+        return self._info
+
+    @property
+    def manifest(self) -> Manifest:
+        """The package's validated guard.json."""
+        return self._package.manifest
+
+    @property
+    def threshold(self) -> float:
+        """Score at or above which a prompt is judged harmful."""
+        return self._threshold
+
+    def check(self, prompt: str) -> CheckResult:
+        """Classify one prompt; a prompt longer than one window is scored by its worst window."""
+        if not isinstance(prompt, str):
+            raise TypeError(f"prompt must be a str, got {type(prompt).__name__}")
+        return self._check_prompts([prompt])[0]
+
+    def check_batch(self, prompts: Sequence[str]) -> list[CheckResult]:
+        """Classify prompts in one padded model call; results match `check` on each prompt.
+
+        NOTE: an int8 dynamically quantised graph computes activation scales over the whole
+        batch, so its scores can differ slightly from single calls. Float32 graphs agree
+        within 1e-5.
+        """
+        if isinstance(prompts, str) or not isinstance(prompts, (list, tuple)):
+            raise TypeError(f"prompts must be a list of str, got {type(prompts).__name__}")
+        for index, prompt in enumerate(prompts):
+            if not isinstance(prompt, str):
+                raise TypeError(f"prompts[{index}] must be a str, got {type(prompt).__name__}")
+        return self._check_prompts(list(prompts))
+
+    def embed_intents(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed intent descriptions with the intent tower: float32 `[len(texts), dim]`, unit rows.
+
+        Each description must fit in one window of the package's `max_length` tokens.
+        """
+        if isinstance(texts, str) or not isinstance(texts, (list, tuple)):
+            raise TypeError(f"texts must be a list of str, got {type(texts).__name__}")
+        for index, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(f"texts[{index}] must be a str, got {type(text).__name__}")
+            if not text.strip():
+                raise ValueError(f"texts[{index}] is empty; an intent needs a description")
+        if not texts:
+            return np.empty((0, self.manifest.embedding_dim), dtype=np.float32)
+
+        windows = self._encode(list(texts))
+        for index in range(len(texts)):
+            if windows.count(index) > 1:
+                raise ValueError(
+                    f"texts[{index}] is longer than one window of {self.manifest.max_length} "
+                    "tokens; shorten the intent description"
+                )
+        pooled = self._run(windows, ["pooled_embedding"])["pooled_embedding"]
+        projected = pooled @ self._package.tower_weight + self._package.tower_bias
+        return l2_normalise(projected).astype(np.float32)
+
+    def _check_prompts(self, prompts: list[str]) -> list[CheckResult]:
+        start = time.perf_counter()
+        to_score = [index for index, prompt in enumerate(prompts) if prompt.strip()]
+        scored: dict[int, PromptScores] = {}
+        if to_score:
+            windows = self._encode([prompts[index] for index in to_score])
+            outputs = self._run(windows, _CHECK_OUTPUTS)
+            scores = reduce_windows(
+                outputs, windows, self.manifest.temperature, self._package.harmful_index
+            )
+            scored = dict(zip(to_score, scores, strict=True))
+        latency_ms = (time.perf_counter() - start) * 1000.0
+        logger.debug("checked %d prompts in %.1f ms", len(prompts), latency_ms)
+
+        results = []
+        for index in range(len(prompts)):
+            if index in scored:
+                results.append(self._result(scored[index], latency_ms))
+            else:
+                results.append(self._empty_result(latency_ms))
+        return results
+
+    def _encode(self, texts: list[str]) -> Windows:
+        return encode_windows(self._package.tokenizer, texts, self._package.pad_id)
+
+    def _run(self, windows: Windows, output_names: list[str]) -> dict[str, np.ndarray]:
+        outputs = run_model(self._package.session, windows, output_names)
+        check_output_shapes(outputs, self.manifest, self._package.path / "model.onnx")
+        return outputs
+
+    def _result(self, scores: PromptScores, latency_ms: float) -> CheckResult:
+        package = self._package
+        order, similarities, confidence = rank_intents(
+            scores.intent_embedding[None, :],
+            package.intent_bank,
+            self._top_k,
+            self.manifest.intent_scale,
+        )
+        matches = tuple(
+            IntentMatch(
+                text=package.intents[index].text,
+                similarity=float(similarity),
+                category=package.intents[index].category,
+            )
+            for index, similarity in zip(order[0], similarities[0], strict=True)
+        )
+        categories = {
+            category.id: float(probability)
+            for category, probability in zip(
+                self.manifest.categories, scores.category_probabilities, strict=True
+            )
+        }
+        harmful = scores.score >= self._threshold
+        return CheckResult(
+            verdict=Verdict.HARMFUL if harmful else Verdict.UNHARMFUL,
+            score=scores.score,
+            intent=matches[0].text,
+            intent_confidence=float(confidence[0]),
+            intents=matches,
+            categories=categories,
+            decided_by="threshold",
+            windows=scores.windows,
+            normalizations=(),
+            latency_ms=latency_ms,
+            guard=self._info,
+        )
+
+    def _empty_result(self, latency_ms: float) -> CheckResult:
+        return CheckResult(
+            verdict=Verdict.UNHARMFUL,
+            score=0.0,
+            intent=None,
+            intent_confidence=0.0,
+            intents=(),
+            categories={},
+            decided_by="empty_input",
+            windows=0,
+            normalizations=(),
+            latency_ms=latency_ms,
+            guard=self._info,
+        )
+
+    def __repr__(self) -> str:
+        return f"Guard(name={self._info.name!r}, version={self._info.version!r})"
+
+
+def _validate_options(threshold: float | None, top_k: int, threads: int | None) -> None:
+    if threshold is not None and not (
+        isinstance(threshold, (int, float)) and 0.0 <= threshold <= 1.0
+    ):
+        raise ValueError(f"threshold must be a number from 0 to 1, got {threshold!r}")
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+        raise ValueError(f"top_k must be a positive int, got {top_k!r}")
+    if threads is not None and (
+        isinstance(threads, bool) or not isinstance(threads, int) or threads < 1
+    ):
+        raise ValueError(f"threads must be a positive int or None, got {threads!r}")
+
+
+def _resolve_package_path(package: str | PathLike[str] | None) -> Path:
+    if package is not None:
+        return Path(package).expanduser()
+    if not (BUNDLED_PACKAGE / MANIFEST_NAME).is_file():
+        raise PackageNotFoundError(
+            f"this guardintent build ships no default guard yet ({BUNDLED_PACKAGE} has no "
+            f"{MANIFEST_NAME}); pass the path of a guard package: Guard('path/to/package')",
+            path=BUNDLED_PACKAGE,
+        )
+    return BUNDLED_PACKAGE
