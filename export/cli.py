@@ -21,6 +21,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--base-model", help="base model name recorded in guard.json")
     parser.add_argument("--opset", type=int, default=17, help="ONNX opset")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing package")
+    parser.add_argument("--benchmark-dir", type=Path,
+                        help="folder of public datasets; the benchmarks found there are run on "
+                        "the package and their metrics stored in guard.json")
     return parser
 
 
@@ -30,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     options = ExportOptions(quantize=not args.fp32, opset=args.opset, name=args.name,
                             version=args.version, base_model=args.base_model,
-                            overwrite=args.overwrite)
+                            overwrite=args.overwrite, benchmark_dir=args.benchmark_dir)
     out = export_guard(args.checkpoint, args.out, options)
     logging.getLogger(__name__).info("done: %s", out)
     return 0

@@ -40,6 +40,7 @@ class ExportOptions:
     base_model: str | None = None
     tolerance: ParityTolerance = field(default_factory=ParityTolerance)
     overwrite: bool = False
+    benchmark_dir: Path | None = None
 
 
 def export_guard(checkpoint: str | os.PathLike[str], out: str | os.PathLike[str],
@@ -110,6 +111,19 @@ def _build(checkpoint: Path, staging: Path, options: ExportOptions) -> None:
     card = json.loads((checkpoint / "data_card.json").read_text())
     manifest = _manifest(model, options, staging, calibration, parity, card)
     _write_json_atomic(staging / "guard.json", manifest)
+    if options.benchmark_dir is not None:
+        manifest["metrics"]["benchmarks"] = _benchmark(staging, options.benchmark_dir)
+        _write_json_atomic(staging / "guard.json", manifest)
+
+
+def _benchmark(package: Path, data_dir: Path) -> dict[str, object]:
+    """Evaluate the finished package on every benchmark found in `data_dir`."""
+    from guardintent import Guard
+    from guardintent.data import load_benchmarks
+    from guardintent.evaluate import evaluate
+
+    report = evaluate(Guard(package), load_benchmarks(data_dir))
+    return json.loads(report.to_json())
 
 
 def _calibrate(session: ort.InferenceSession, tokenizer: Tokenizer, validation: list[dict]
