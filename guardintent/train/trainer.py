@@ -125,10 +125,13 @@ def train(config: TrainConfig, examples: list[Example], data_card: dict[str, obj
 
     steps_per_epoch = math.ceil(len(train_examples) / config.batch_size)
     steps_per_epoch = math.ceil(steps_per_epoch / accelerator.num_processes)
-    total_steps = config.max_steps or math.ceil(config.epochs * steps_per_epoch)
+    # The schedule spans `epochs` whatever `max_steps` is, so a run stopped early by `max_steps`
+    # and resumed with a larger value follows the same learning rates as an uninterrupted run.
+    schedule_steps = math.ceil(config.epochs * steps_per_epoch)
+    total_steps = min(config.max_steps or schedule_steps, schedule_steps)
     optimizer = _optimizer(model, config)
     scheduler = get_linear_schedule_with_warmup(
-        optimizer, round(config.warmup_ratio * total_steps), total_steps)
+        optimizer, round(config.warmup_ratio * schedule_steps), schedule_steps)
     objective, optimizer, scheduler = accelerator.prepare(objective, optimizer, scheduler)
 
     step = _resume(accelerator, config.output_dir)
