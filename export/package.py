@@ -198,7 +198,7 @@ def _run(session: ort.InferenceSession, tokenizer: Tokenizer, texts: list[str],
             ids[row, :len(encoding.ids)] = encoding.ids
             mask[row, :len(encoding.ids)] = 1
         outputs.append(session.run(None, {"input_ids": ids, "attention_mask": mask}))
-    return [np.concatenate(parts) for parts in zip(*outputs)]
+    return [np.concatenate(parts) for parts in zip(*outputs, strict=True)]
 
 
 def _embed(session: ort.InferenceSession, tokenizer: Tokenizer, texts: list[str],

@@ -89,7 +89,7 @@ def check_parity(model: IntentGuardModel, tokenizer: Tokenizer, probes: list[str
             if score_diff > tolerance.fp32_score_atol:
                 mismatches.append(f"fp32 harm score differs by {score_diff:.2e} at {cell}")
             for name, want, have in zip(("category_logits", "intent_embedding"),
-                                        expected[1:3], got[1:3]):
+                                        expected[1:3], got[1:3], strict=True):
                 diff = np.abs(want - have).max()
                 if diff > tolerance.fp32_embedding_atol:
                     mismatches.append(f"fp32 {name} differs by {diff:.2e} at {cell}")

@@ -43,7 +43,8 @@ class IntentBank:
         """Return the bank as the package's `intents.json` rows."""
         return [
             {"text": text, "category": category, "harm_prior": prior}
-            for text, category, prior in zip(self.texts, self.categories, self.harm_priors)
+            for text, category, prior in zip(
+                self.texts, self.categories, self.harm_priors, strict=True)
         ]
 
 
@@ -157,8 +158,8 @@ class TokenisedExamples:
         position = {intent: slot for slot, intent in enumerate(distinct)}
         intent_ids, intent_mask = _pad([self.intent_tokens[i] for i in distinct])
         intent_index = torch.tensor([position[self.intent_lookup[e.intent]] for e in examples])
-        return Batch(input_ids, attention_mask, window_owner, labels, category_targets, category_mask,
-                     intent_ids, intent_mask, intent_index)
+        return Batch(input_ids, attention_mask, window_owner, labels, category_targets,
+                     category_mask, intent_ids, intent_mask, intent_index)
 
 
 def _pad(sequences: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:

@@ -99,7 +99,8 @@ class IntentGuardModel(nn.Module):
         return F.normalize(self.intent_projection(self.pool(input_ids, attention_mask)), dim=-1)
 
     @classmethod
-    def from_pretrained_encoder(cls, encoder_dir: Path, config: GuardModelConfig) -> IntentGuardModel:
+    def from_pretrained_encoder(cls, encoder_dir: Path, config: GuardModelConfig
+                                ) -> IntentGuardModel:
         """Build a fresh model on top of a pretrained encoder folder (Hugging Face layout)."""
         encoder = AutoModel.from_pretrained(
             str(encoder_dir), local_files_only=True, add_pooling_layer=False
