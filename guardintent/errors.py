@@ -11,6 +11,8 @@ Every exception that guardintent raises on purpose derives from `GuardIntentErro
     │                                 do not match the model's outputs
     ├── ParityError                   exported outputs differ from the reference beyond the
     │                                 tolerance (has `.mismatches`)
+    ├── HarmfulPromptError            raised by `CheckResult.raise_if_harmful()` on a harmful
+    │                                 verdict (has `.result`)
     └── MissingExtraError             an optional dependency group is not installed (also an
                                       ImportError)
 
@@ -22,10 +24,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from guardintent.result import CheckResult
 
 __all__ = [
     "CorruptPackageError",
     "GuardIntentError",
+    "HarmfulPromptError",
     "IncompatiblePackageError",
     "LFSPointerError",
     "MissingExtraError",
@@ -76,6 +83,21 @@ class ParityError(GuardIntentError):
         if remaining > 0:
             summary += f"; and {remaining} more"
         super().__init__(f"{message} ({len(self.mismatches)} mismatches: {summary})")
+
+
+class HarmfulPromptError(GuardIntentError):
+    """A prompt judged harmful, raised on request by `CheckResult.raise_if_harmful()`.
+
+    `result` is the full `CheckResult`, so a handler can log the score, intent and rule.
+    """
+
+    def __init__(self, result: CheckResult) -> None:
+        self.result = result
+        intent = f", intent {result.intent!r}" if result.intent is not None else ""
+        super().__init__(
+            f"prompt judged harmful (score {result.score:.3f}, decided by "
+            f"{result.decided_by}{intent})"
+        )
 
 
 class MissingExtraError(GuardIntentError, ImportError):

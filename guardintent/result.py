@@ -6,6 +6,8 @@ from enum import Enum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from guardintent.errors import HarmfulPromptError
+
 __all__ = ["CheckResult", "GuardInfo", "IntentMatch", "Verdict"]
 
 
@@ -50,18 +52,39 @@ class CheckResult(BaseModel):
     categories: dict[str, float] = Field(
         description="Probability of each hazard category (multi-label, so they need not sum to 1)."
     )
-    decided_by: str = Field(description="Rule that set the verdict, e.g. 'threshold'.")
+    decided_by: str = Field(
+        description=(
+            "Rule that set the verdict: 'allowlist', 'custom_intent:<description>', "
+            "'category_threshold:<category id>', 'threshold' or 'empty_input'."
+        )
+    )
     windows: int = Field(description="Token windows the prompt was split into; 0 if not run.")
     normalizations: tuple[str, ...] = Field(description="Text normalisations applied.")
     latency_ms: float = Field(
         description="Wall time of the call that produced this result; for a batch, the whole batch."
     )
     guard: GuardInfo
+    turns: tuple[int, ...] = Field(
+        default=(),
+        description=(
+            "Indices into the messages of `check_messages` whose text produced this result; "
+            "empty for `check` and `check_batch`."
+        ),
+    )
 
     @property
     def is_harmful(self) -> bool:
         """Whether the verdict is harmful."""
         return self.verdict is Verdict.HARMFUL
+
+    def raise_if_harmful(self) -> CheckResult:
+        """Raise `HarmfulPromptError` on a harmful verdict, else return this result.
+
+        Returning the result lets a call chain: `guard.check(prompt).raise_if_harmful()`.
+        """
+        if self.is_harmful:
+            raise HarmfulPromptError(self)
+        return self
 
     def to_json(self, *, indent: int | None = None) -> str:
         """Serialise the result to a JSON string."""
