@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from os import PathLike
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from guardintent._contents import check_output_shapes
 from guardintent._manifest import MANIFEST_NAME, Manifest
+from guardintent._messages import judge_conversation
 from guardintent._package import GuardPackage, load_package
 from guardintent._runtime import (
     PromptScores,
@@ -24,6 +27,14 @@ from guardintent._runtime import (
     run_model,
 )
 from guardintent.errors import PackageNotFoundError
+from guardintent.policy import (
+    Intent,
+    Policy,
+    default_intent_threshold,
+    validate_allowlist,
+    validate_category_thresholds,
+    validate_custom_intents,
+)
 from guardintent.result import CheckResult, GuardInfo, IntentMatch, Verdict
 
 __all__ = ["Guard"]
@@ -42,6 +53,16 @@ class Guard:
     each result lists, and `threads` sets onnxruntime's intra-op threads (default: the CPUs
     this process may use, honouring a cgroup CPU limit).
 
+    Policy options, applied in this order (see `guardintent.policy`):
+
+    - `allowlist`: texts that are always unharmful, matched exactly after collapsing
+      whitespace and casefolding.
+    - `custom_intents`: `Intent` objects that block or allow prompts whose intent matches;
+      their descriptions are embedded once here by the intent tower, with no retraining.
+    - `category_thresholds`: category id to probability; a category at or above its
+      threshold makes the prompt harmful, whatever the harm score.
+    - then the harm score against `threshold`.
+
     A Guard has no mutable state after loading, so one instance may serve many threads.
     """
 
@@ -52,8 +73,13 @@ class Guard:
         threshold: float | None = None,
         top_k: int = 3,
         threads: int | None = None,
+        category_thresholds: Mapping[str, float] | None = None,
+        custom_intents: Sequence[Intent] | None = None,
+        allowlist: Sequence[str] | None = None,
     ) -> None:
         _validate_options(threshold, top_k, threads)
+        intents = validate_custom_intents(custom_intents)
+        allowed = validate_allowlist(allowlist)
         path = _resolve_package_path(package)
         self._threads = threads if threads is not None else available_cpus()
         self._package: GuardPackage = load_package(path, threads=self._threads)
@@ -61,12 +87,24 @@ class Guard:
         self._threshold = manifest.threshold if threshold is None else float(threshold)
         self._top_k = min(top_k, len(self._package.intents))
         self._info = GuardInfo(name=manifest.name, version=manifest.version)
+        self._intent_threshold = default_intent_threshold(self._package.intent_bank)
+        self._policy = Policy(
+            threshold=self._threshold,
+            category_thresholds=validate_category_thresholds(
+                category_thresholds, [category.id for category in manifest.categories]
+            ),
+            intents=intents,
+            intent_embeddings=self._embed_custom_intents(intents),
+            default_intent_threshold=self._intent_threshold,
+            allowlist=allowed,
+        )
         logger.info(
-            "guard loaded: %s %s from %s (%d intents, %d threads)",
+            "guard loaded: %s %s from %s (%d intents, %d custom intents, %d threads)",
             manifest.name,
             manifest.version,
             path,
             len(self._package.intents),
+            len(intents),
             self._threads,
         )
 
@@ -84,6 +122,15 @@ class Guard:
     def threshold(self) -> float:
         """Score at or above which a prompt is judged harmful."""
         return self._threshold
+
+    @property
+    def intent_threshold(self) -> float:
+        """Cosine at or above which a custom `Intent` without its own threshold matches.
+
+        It is derived from the package's intent bank by
+        `guardintent.policy.default_intent_threshold`.
+        """
+        return self._intent_threshold
 
     def check(self, prompt: str) -> CheckResult:
         """Classify one prompt; a prompt longer than one window is scored by its worst window."""
@@ -104,6 +151,42 @@ class Guard:
             if not isinstance(prompt, str):
                 raise TypeError(f"prompts[{index}] must be a str, got {type(prompt).__name__}")
         return self._check_prompts(list(prompts))
+
+    def check_messages(
+        self, messages: Sequence[Mapping[str, Any]], *, context_turns: int = 4
+    ) -> CheckResult:
+        """Classify the user side of an OpenAI-style chat; `turns` names the deciding messages.
+
+        `messages` is a list of `{"role": ..., "content": ...}` dicts, where content is a str
+        or a list of parts such as `{"type": "text", "text": ...}`. Only "user" messages are
+        judged, and parts other than text are skipped.
+
+        The rule: the latest user turn is checked alone, and so is each join of it with the
+        user turns before it, up to `context_turns` turns in all, so a request split across
+        turns is caught. A join counts only when its earlier turns alone are unharmful, so an
+        earlier harmful turn never makes a later benign turn harmful. That earlier turn was
+        judged when it was the latest. The result is the harmful candidate with the highest
+        score, else the unharmful one with the highest score, with the latest turn alone
+        winning ties. A chat without user messages gives the empty-input result with no turns.
+
+        NOTE: a benign follow-up to a harmful turn ("go on") is judged on its own text, so
+        block the harmful turn itself when it arrives.
+        """
+        return judge_conversation(messages, self._check_prompts, context_turns)
+
+    async def acheck(self, prompt: str) -> CheckResult:
+        """Run `check` in a worker thread, so the event loop keeps running meanwhile."""
+        return await asyncio.to_thread(self.check, prompt)
+
+    async def acheck_batch(self, prompts: Sequence[str]) -> list[CheckResult]:
+        """Run `check_batch` in a worker thread, so the event loop keeps running meanwhile."""
+        return await asyncio.to_thread(self.check_batch, prompts)
+
+    async def acheck_messages(
+        self, messages: Sequence[Mapping[str, Any]], *, context_turns: int = 4
+    ) -> CheckResult:
+        """Run `check_messages` in a worker thread, so the event loop keeps running meanwhile."""
+        return await asyncio.to_thread(self.check_messages, messages, context_turns=context_turns)
 
     def embed_intents(self, texts: Sequence[str]) -> np.ndarray:
         """Embed intent descriptions with the intent tower: float32 `[len(texts), dim]`, unit rows.
@@ -131,6 +214,17 @@ class Guard:
         projected = pooled @ self._package.tower_weight + self._package.tower_bias
         return l2_normalise(projected).astype(np.float32)
 
+    def _embed_custom_intents(self, intents: Sequence[Intent]) -> np.ndarray:
+        embeddings = []
+        for index, intent in enumerate(intents):
+            try:
+                embeddings.append(self.embed_intents([intent.description])[0])
+            except ValueError as error:
+                raise ValueError(f"custom_intents[{index}] cannot be embedded: {error}") from error
+        if not embeddings:
+            return np.empty((0, self.manifest.embedding_dim), dtype=np.float32)
+        return np.stack(embeddings)
+
     def _check_prompts(self, prompts: list[str]) -> list[CheckResult]:
         start = time.perf_counter()
         to_score = [index for index, prompt in enumerate(prompts) if prompt.strip()]
@@ -146,9 +240,9 @@ class Guard:
         logger.debug("checked %d prompts in %.1f ms", len(prompts), latency_ms)
 
         results = []
-        for index in range(len(prompts)):
+        for index, prompt in enumerate(prompts):
             if index in scored:
-                results.append(self._result(scored[index], latency_ms))
+                results.append(self._result(prompt, scored[index], latency_ms))
             else:
                 results.append(self._empty_result(latency_ms))
         return results
@@ -161,7 +255,7 @@ class Guard:
         check_output_shapes(outputs, self.manifest, self._package.path / "model.onnx")
         return outputs
 
-    def _result(self, scores: PromptScores, latency_ms: float) -> CheckResult:
+    def _result(self, prompt: str, scores: PromptScores, latency_ms: float) -> CheckResult:
         package = self._package
         order, similarities, confidence = rank_intents(
             scores.intent_embedding[None, :],
@@ -183,15 +277,15 @@ class Guard:
                 self.manifest.categories, scores.category_probabilities, strict=True
             )
         }
-        harmful = scores.score >= self._threshold
+        decision = self._policy.decide(prompt, scores.score, categories, scores.intent_embedding)
         return CheckResult(
-            verdict=Verdict.HARMFUL if harmful else Verdict.UNHARMFUL,
+            verdict=Verdict.HARMFUL if decision.harmful else Verdict.UNHARMFUL,
             score=scores.score,
             intent=matches[0].text,
             intent_confidence=float(confidence[0]),
             intents=matches,
             categories=categories,
-            decided_by="threshold",
+            decided_by=decision.decided_by,
             windows=scores.windows,
             normalizations=(),
             latency_ms=latency_ms,
