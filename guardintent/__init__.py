@@ -1,12 +1,15 @@
 """guardintent: an embeddable, intent-aware prompt-safety guard that runs offline on a CPU.
 
 `Guard(path).check(prompt)` returns a `CheckResult` with the verdict, the calibrated harm
-score and the user's intent.
+score and the user's intent. Policy options of `Guard` (allowlist, custom `Intent` objects,
+per-category thresholds) adjust the verdict, and `guardintent.testing.FakeGuard` replaces a
+guard in tests.
 """
 
 from guardintent.errors import (
     CorruptPackageError,
     GuardIntentError,
+    HarmfulPromptError,
     IncompatiblePackageError,
     LFSPointerError,
     MissingExtraError,
@@ -15,6 +18,7 @@ from guardintent.errors import (
     ParityError,
 )
 from guardintent.guard import Guard
+from guardintent.policy import Intent
 from guardintent.result import CheckResult, GuardInfo, IntentMatch, Verdict
 
 __version__ = "0.1.0"
@@ -25,7 +29,9 @@ __all__ = [
     "Guard",
     "GuardInfo",
     "GuardIntentError",
+    "HarmfulPromptError",
     "IncompatiblePackageError",
+    "Intent",
     "IntentMatch",
     "LFSPointerError",
     "MissingExtraError",

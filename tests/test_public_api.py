@@ -15,7 +15,9 @@ PUBLIC_NAMES = [
     "Guard",
     "GuardInfo",
     "GuardIntentError",
+    "HarmfulPromptError",
     "IncompatiblePackageError",
+    "Intent",
     "IntentMatch",
     "LFSPointerError",
     "MissingExtraError",
@@ -46,6 +48,7 @@ def test_version():
         (errors.LFSPointerError, errors.PackageError),
         (errors.IncompatiblePackageError, errors.PackageError),
         (errors.ParityError, errors.GuardIntentError),
+        (errors.HarmfulPromptError, errors.GuardIntentError),
         (errors.MissingExtraError, errors.GuardIntentError),
         (errors.MissingExtraError, ImportError),
     ],
@@ -69,9 +72,17 @@ def test_parity_error_lists_mismatches():
     assert "and 2 more" in str(error)
 
 
+def test_testing_module_names():
+    from guardintent import testing
+
+    assert sorted(testing.__all__) == ["FakeGuard", "FakeRule"]
+    assert not hasattr(guardintent, "FakeGuard")
+
+
 def test_core_does_not_import_torch():
     code = (
-        "import sys, guardintent, guardintent.cli, guardintent.evaluate, guardintent.data; "
+        "import sys, guardintent, guardintent.testing, guardintent.cli, "
+        "guardintent.evaluate, guardintent.data; "
         "sys.exit(int('torch' in sys.modules))"
     )
     completed = subprocess.run(
