@@ -133,6 +133,8 @@ def _run_eval(args: argparse.Namespace) -> int:
         )
     if args.limit is not None and args.limit < 1:
         raise _CommandError(f"--limit must be positive, got {args.limit}")
+    if args.batch_size < 1:
+        raise _CommandError(f"--batch-size must be positive, got {args.batch_size}")
     try:
         benchmarks = _read_benchmarks(args)
     except (OSError, ValueError) as error:

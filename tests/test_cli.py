@@ -103,6 +103,15 @@ def test_eval_file_name_mismatch(tiny_package, tmp_path, capsys):
     assert "one --name per --file" in capsys.readouterr().err
 
 
+def test_eval_invalid_batch_size(tiny_package, tmp_path, capsys):
+    path = write_jsonl(tmp_path / "set.jsonl", [{"prompt": BENIGN, "label": "unharmful"}])
+    argv = ["eval", "--guard", str(tiny_package), "--file", str(path), "--name", "set"]
+    assert main([*argv, "--batch-size", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "--batch-size must be positive, got 0" in err
+    assert "Traceback" not in err
+
+
 def test_eval_missing_file(tiny_package, tmp_path, capsys):
     argv = ["eval", "--guard", str(tiny_package), "--file", str(tmp_path / "a.jsonl")]
     assert main([*argv, "--name", "a"]) == 2
