@@ -36,7 +36,8 @@ class Manifest(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    format_version: int
+    # Strict, so that a string such as "2" is rejected instead of read as format 2.
+    format_version: int = Field(ge=1, strict=True)
     name: str
     version: str
     base_model: str | None = None
@@ -91,7 +92,8 @@ def read_manifest(directory: Path) -> Manifest:
 
     # A newer format may change the schema, so its version is checked first.
     version = data.get("format_version") if isinstance(data, dict) else None
-    if isinstance(version, int) and version > FORMAT_VERSION:
+    is_number = isinstance(version, (int, float)) and not isinstance(version, bool)
+    if is_number and version > FORMAT_VERSION:
         raise IncompatiblePackageError(
             f"{path} has format_version {version}, but this guardintent reads up to "
             f"{FORMAT_VERSION}; upgrade it with: pip install -U guardintent",

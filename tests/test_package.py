@@ -130,6 +130,19 @@ def test_newer_format_version(package):
     assert "pip install -U guardintent" in str(raised.value)
 
 
+def test_newer_float_format_version(package):
+    change_manifest(package, format_version=2.0)
+    with pytest.raises(IncompatiblePackageError, match="format_version 2"):
+        Guard(package)
+
+
+@pytest.mark.parametrize("version", ["2", "1", 0, -1, True, None])
+def test_invalid_format_version(package, version):
+    change_manifest(package, format_version=version)
+    with pytest.raises(CorruptPackageError, match="format_version"):
+        Guard(package)
+
+
 def test_label_count_mismatch(package):
     change_manifest(package, labels=["unharmful", "harmful", "controversial"])
     with pytest.raises(IncompatiblePackageError, match="harm_logits") as raised:
