@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
 from export.package import ExportOptions, export_guard
@@ -34,6 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     options = ExportOptions(quantize=not args.fp32, opset=args.opset, name=args.name,
                             version=args.version, base_model=args.base_model,
                             overwrite=args.overwrite, benchmark_dir=args.benchmark_dir)
-    out = export_guard(args.checkpoint, args.out, options)
+    try:
+        out = export_guard(args.checkpoint, args.out, options)
+    except (FileNotFoundError, FileExistsError) as error:
+        sys.stderr.write(f"guardintent export: error: {error}\n")
+        return 2
     logging.getLogger(__name__).info("done: %s", out)
     return 0

@@ -191,11 +191,25 @@ def test_cli_export_fp32(trained_checkpoint, tmp_path):
     assert _manifest(out)["version"] == "0.0.2"
 
 
-def test_cli_export_existing_folder(trained_checkpoint, tmp_path):
+def test_cli_export_existing_folder(tmp_path, capsys):
+    checkpoint = tmp_path / "checkpoint"
+    checkpoint.mkdir()
+    (checkpoint / "model.safetensors").write_bytes(b"")
     out = tmp_path / "taken"
     out.mkdir()
-    with pytest.raises(FileExistsError):
-        main(["export", str(trained_checkpoint), str(out), "--fp32"])
+    assert main(["export", str(checkpoint), str(out), "--fp32"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("guardintent export: error:")
+    assert "--overwrite" in err
+    assert "Traceback" not in err
+
+
+def test_cli_export_missing_checkpoint(tmp_path, capsys):
+    assert main(["export", str(tmp_path / "absent"), str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("guardintent export: error:")
+    assert "no model.safetensors" in err
+    assert not (tmp_path / "out").exists()
 
 
 def test_fit_temperature_recovers_known():
