@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,23 @@ from tokenizers import Tokenizer
 # Special tokens tried, in order, for the padding id. Padded positions are masked out by
 # attention_mask, so the id only has to be a valid row of the embedding table.
 _PAD_TOKENS = ("[PAD]", "<pad>", "<|padding|>")
+
+# Maximum windows scored per text. A 10 MB prompt would otherwise give tens of thousands of
+# windows and one model call of that batch size.
+MAX_WINDOWS = 64
+
+# Maximum characters of a text tokenised whole. A longer text is tokenised only in
+# TOKENISED_SPANS spans of MAX_TOKENISED_CHARS // TOKENISED_SPANS characters each, because
+# tokenising costs time linear in the characters (an estimated few seconds for 10 MB). At
+# roughly 4 characters per token, 32,768 characters fill about 80 windows of 128 tokens at
+# stride 32, a little more than MAX_WINDOWS keeps, so the character cap discards little that
+# the window cap would keep.
+MAX_TOKENISED_CHARS = 32_768
+TOKENISED_SPANS = 16
+
+# How far a span boundary may move to land on a space.
+_SNAP_CHARS = 64
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def available_cpus() -> int:
@@ -81,39 +99,122 @@ def find_pad_id(tokenizer: Tokenizer) -> int:
 class Windows:
     """Token windows of several texts, padded to the longest window, ready for the model.
 
-    Rows `offsets[i]` up to `offsets[i + 1]` belong to text `i`.
+    Rows `offsets[i]` up to `offsets[i + 1]` belong to text `i`. `capped[i]` is True when
+    text `i` was only partly scored: it was longer than `MAX_TOKENISED_CHARS` characters or
+    gave more than the window cap, so some of its tokens are in no row.
     """
 
     input_ids: np.ndarray
     attention_mask: np.ndarray
     offsets: tuple[int, ...]
+    capped: tuple[bool, ...]
 
     def count(self, index: int) -> int:
         """Return the number of windows of text `index`."""
         return self.offsets[index + 1] - self.offsets[index]
 
 
-def encode_windows(tokenizer: Tokenizer, texts: list[str], pad_id: int) -> Windows:
+def encode_windows(
+    tokenizer: Tokenizer, texts: list[str], pad_id: int, *, max_windows: int = MAX_WINDOWS
+) -> Windows:
     """Tokenise texts into overlapping windows and pad them to the longest window.
 
     The tokenizer must have truncation enabled with the window stride: each text then yields
     its first window plus one overflowing window per further stretch of tokens.
+
+    Two caps bound the cost of a long text. A text longer than `MAX_TOKENISED_CHARS`
+    characters is cut into `TOKENISED_SPANS` spans (its head, its tail and evenly spaced
+    spans between) and only those are tokenised. Of a text's windows, at most `max_windows`
+    are kept: the first ones, the last one and evenly spaced ones between, so that a request
+    at the very end of long padding is still scored. `Windows.capped` records which texts
+    lost anything to either cap.
+
+    NOTE: in a capped text, a harmful passage in the middle is scored only when a kept
+    window covers it. The windows left out are not scored at all.
     """
+    if isinstance(max_windows, bool) or not isinstance(max_windows, int) or max_windows < 2:
+        raise ValueError(f"max_windows must be an int of at least 2, got {max_windows!r}")
+
+    pieces: list[str] = []
+    owners: list[int] = []
+    cut = []
+    for index, text in enumerate(texts):
+        spans = _spans_to_tokenise(_replace_lone_surrogates(text))
+        pieces.extend(spans)
+        owners.extend([index] * len(spans))
+        cut.append(len(spans) > 1)
+
+    per_text: list[list[list[int]]] = [[] for _ in texts]
+    for owner, encoding in zip(owners, tokenizer.encode_batch(pieces), strict=True):
+        per_text[owner].append(encoding.ids)
+        per_text[owner].extend(overflow.ids for overflow in encoding.overflowing)
+
     rows: list[list[int]] = []
     offsets = [0]
-    for encoding in tokenizer.encode_batch(texts):
-        rows.append(encoding.ids)
-        rows.extend(overflow.ids for overflow in encoding.overflowing)
+    capped = []
+    for index, text_rows in enumerate(per_text):
+        kept = _kept_window_indices(len(text_rows), max_windows)
+        rows.extend(text_rows[position] for position in kept)
         offsets.append(len(rows))
+        capped.append(cut[index] or len(kept) < len(text_rows))
 
     # At least one column, so that a text with no tokens still gives a valid model input.
-    longest = max(1, max(len(row) for row in rows))
+    longest = max(1, max((len(row) for row in rows), default=0))
     input_ids = np.full((len(rows), longest), pad_id, dtype=np.int64)
     attention_mask = np.zeros((len(rows), longest), dtype=np.int64)
     for index, row in enumerate(rows):
         input_ids[index, : len(row)] = row
         attention_mask[index, : len(row)] = 1
-    return Windows(input_ids, attention_mask, tuple(offsets))
+    return Windows(input_ids, attention_mask, tuple(offsets), tuple(capped))
+
+
+def _replace_lone_surrogates(text: str) -> str:
+    """Replace unpaired UTF-16 surrogates with U+FFFD, which `tokenizers` rejects otherwise.
+
+    Such code points come from `surrogateescape` decoding or from JSON with escaped halves.
+    A high and low surrogate in order become the one character they encode.
+    """
+    if text.isascii() or _SURROGATE.search(text) is None:
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+def _spans_to_tokenise(text: str) -> list[str]:
+    """Cut a text longer than `MAX_TOKENISED_CHARS` into head, middle and tail spans.
+
+    Each span starts after and ends before a space where one lies within `_SNAP_CHARS` of
+    the cut, so that few words are split.
+    """
+    if len(text) <= MAX_TOKENISED_CHARS:
+        return [text]
+    span_length = MAX_TOKENISED_CHARS // TOKENISED_SPANS
+    last_start = len(text) - span_length
+    spans = []
+    for number in range(TOKENISED_SPANS):
+        start = round(number * last_start / (TOKENISED_SPANS - 1))
+        end = start + span_length
+        if start > 0:
+            after = text.find(" ", start, start + _SNAP_CHARS)
+            if after >= 0:
+                start = after + 1
+        if end < len(text):
+            before = text.rfind(" ", end - _SNAP_CHARS, end)
+            if before > start:
+                end = before
+        spans.append(text[start:end])
+    return spans
+
+
+def _kept_window_indices(count: int, max_windows: int) -> list[int]:
+    """Pick at most `max_windows` of `count` windows: the first half, the last, and spaced ones."""
+    if count <= max_windows:
+        return list(range(count))
+    head = max_windows // 2
+    spaced = max_windows - head - 1
+    # Consecutive points are at least one apart because count > max_windows, so rounding
+    # gives distinct indices.
+    middle = np.rint(np.linspace(head, count - 2, spaced)).astype(int).tolist()
+    return [*range(head), *middle, count - 1]
 
 
 def run_model(
