@@ -312,8 +312,9 @@ class Guard:
 
 
 def _validate_options(threshold: float | None, top_k: int, threads: int | None) -> None:
-    if threshold is not None and not (
-        isinstance(threshold, (int, float)) and 0.0 <= threshold <= 1.0
+    if threshold is not None and (
+        isinstance(threshold, bool)
+        or not (isinstance(threshold, (int, float)) and 0.0 <= threshold <= 1.0)
     ):
         raise ValueError(f"threshold must be a number from 0 to 1, got {threshold!r}")
     if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:

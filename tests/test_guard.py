@@ -197,7 +197,14 @@ def test_top_k_option(tiny_package):
 
 @pytest.mark.parametrize(
     "options",
-    [{"threshold": 1.5}, {"threshold": -0.1}, {"top_k": 0}, {"threads": 0}, {"threads": True}],
+    [
+        {"threshold": 1.5},
+        {"threshold": -0.1},
+        {"threshold": True},
+        {"top_k": 0},
+        {"threads": 0},
+        {"threads": True},
+    ],
 )
 def test_invalid_options_raise(tiny_package, options):
     with pytest.raises(ValueError, match=next(iter(options))):
