@@ -1,0 +1,7 @@
+"""Adapters that put a guard in front of other frameworks' models.
+
+Each submodule needs its framework's optional dependencies and imports them itself:
+
+- `guardintent.integrations.langchain`: `GuardMiddleware` for LangChain agents and
+  `guard_runnable` for plain LangChain runnables; needs the `[langchain]` extra.
+"""
