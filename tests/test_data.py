@@ -337,9 +337,13 @@ def test_missing_folders_skipped(tmp_path):
     root = tmp_path / "data"
     write_jsonl(root / "gsm8k/train.jsonl", [{"question": "What is 2 + 3?", "answer": ""}])
     result = load_training_set(root)
-    assert [e.id for e in result.examples] == ["gsm8k:train/0"]
+    # The packaged contrast set is present under every data directory.
+    ids = [e.id for e in result.examples if e.source != "guardintent-contrast"]
+    assert ids == ["gsm8k:train/0"]
     assert "advbench/advbench_behaviors.csv" in result.card["missing"]
-    assert result.card["folders"] == {"gsm8k": "MIT"}
+    folders = dict(result.card["folders"])
+    folders.pop("guardintent-contrast")
+    assert folders == {"gsm8k": "MIT"}
     assert load_benchmarks(root) == {}
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from guardintent.data._io import resolve_data_dir, stable_rank
 from guardintent.data._sources import Candidate, Source
 from guardintent.data.benchmarks import reference_texts
+from guardintent.data.contrast import CONTRAST_SOURCE
 from guardintent.data.decontamination import (
     JACCARD_THRESHOLD,
     ReferenceIndex,
@@ -55,6 +56,7 @@ CAPS: dict[str, int | None] = {
     "gpteacher-roleplay": 1500,
     "coconot-pref": None,
     "wrapped-benign": 1500,
+    "guardintent-contrast": None,
 }
 
 # Sources whose plain requests are wrapped in jailbreak templates.
@@ -132,7 +134,7 @@ def load_training_set(
     dropped: dict[str, int] = {}
     used: dict[str, str] = {}
     missing: list[str] = []
-    sources: list[Source] = [*HARMFUL_SOURCES, *BENIGN_SOURCES]
+    sources: list[Source] = [*HARMFUL_SOURCES, *BENIGN_SOURCES, CONTRAST_SOURCE]
     for source in sources:
         if not source.is_present(root):
             missing.append(f"{source.folder}/{source.files[0]}")
@@ -240,7 +242,7 @@ def _card(
     per_source: dict[str, Counter[str]] = {}
     for example in sorted(examples, key=lambda example: example.source):
         per_source.setdefault(example.source, Counter())[example.label] += 1
-    sources = {s.name: s for s in (*HARMFUL_SOURCES, *BENIGN_SOURCES)}
+    sources = {s.name: s for s in (*HARMFUL_SOURCES, *BENIGN_SOURCES, CONTRAST_SOURCE)}
     methods = {
         name: {"intent": s.intent_method, "category": s.category_method}
         for name, s in sources.items()
