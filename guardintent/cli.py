@@ -70,9 +70,49 @@ def _build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
     evaluate.set_defaults(handler=_run_eval)
 
+    _add_scan_parser(commands)
+    _add_serve_parser(commands)
+
     for name, (_, extra) in _EXTRA_COMMANDS.items():
         commands.add_parser(name, help=f"{name} a guard (needs the [{extra}] extra)")
     return parser
+
+
+def _add_scan_parser(commands: argparse._SubParsersAction) -> None:
+    scan = commands.add_parser("scan", help="check every prompt of a JSON lines file, resumably")
+    scan.add_argument("input", metavar="INPUT", help="JSON lines file, one object per prompt")
+    scan.add_argument(
+        "--out",
+        required=True,
+        help="JSON lines file of results; appended to, and ids in it are skipped",
+    )
+    _add_guard_options(scan)
+    scan.add_argument("--batch-size", type=int, default=32, help="prompts per model call")
+    scan.add_argument(
+        "--field", default="prompt", help="name of the prompt field (default: prompt)"
+    )
+    scan.add_argument("--id-field", default="id", help="name of the id field (default: id)")
+    scan.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    scan.set_defaults(handler=_run_scan)
+
+
+def _add_serve_parser(commands: argparse._SubParsersAction) -> None:
+    serve = commands.add_parser(
+        "serve", help="serve an OpenAI-compatible moderation API (needs the [server] extra)"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="TCP port (default: 8000)")
+    _add_guard_options(serve)
+    serve.add_argument(
+        "--max-body-bytes", type=int, default=1024 * 1024, help="maximum request body size in bytes"
+    )
+    serve.add_argument(
+        "--max-inputs",
+        type=int,
+        default=128,
+        help="maximum number of strings in one request's input list",
+    )
+    serve.set_defaults(handler=_run_serve)
 
 
 def _add_guard_options(parser: argparse.ArgumentParser) -> None:
@@ -158,6 +198,47 @@ def _read_benchmarks(args: argparse.Namespace) -> dict[str, list[Example]]:
             for path, name in zip(args.file, args.name, strict=True)
         }
     return load_benchmarks(args.data_dir)
+
+
+def _run_scan(args: argparse.Namespace) -> int:
+    from guardintent.scan import scan_file
+
+    if args.batch_size < 1:
+        raise _CommandError(f"--batch-size must be positive, got {args.batch_size}")
+    summary = scan_file(
+        _load_guard(args),
+        args.input,
+        args.out,
+        batch_size=args.batch_size,
+        field=args.field,
+        id_field=args.id_field,
+        progress=not args.no_progress,
+    )
+    sys.stdout.write(
+        f"checked {summary.checked} prompts ({summary.harmful} harmful), skipped "
+        f"{summary.skipped} already in {args.out}\n"
+    )
+    return 0
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    try:
+        from guardintent.server import build_server
+    except MissingExtraError as error:
+        reason = str(error.__cause__ or error)
+        raise MissingExtraError("`guardintent serve`", "server", reason) from error
+
+    if args.max_body_bytes < 1 or args.max_inputs < 1:
+        raise _CommandError("--max-body-bytes and --max-inputs must be positive")
+    server = build_server(
+        _load_guard(args),
+        host=args.host,
+        port=args.port,
+        max_body_bytes=args.max_body_bytes,
+        max_inputs=args.max_inputs,
+    )
+    server.run()
+    return 0
 
 
 def _run_extra_command(command: str, argv: list[str]) -> int:
