@@ -112,6 +112,9 @@ def _add_serve_parser(commands: argparse._SubParsersAction) -> None:
         default=128,
         help="maximum number of strings in one request's input list",
     )
+    serve.add_argument(
+        "--threads", type=int, help="onnxruntime intra-op threads (default: the CPUs available)"
+    )
     serve.set_defaults(handler=_run_serve)
 
 
@@ -126,7 +129,7 @@ def _load_guard(args: argparse.Namespace) -> Guard:
     from guardintent.guard import Guard
 
     try:
-        return Guard(args.guard, threshold=args.threshold)
+        return Guard(args.guard, threshold=args.threshold, threads=getattr(args, "threads", None))
     except ValueError as error:
         raise _CommandError(str(error)) from error
 
