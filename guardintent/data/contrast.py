@@ -1,8 +1,8 @@
 """The contrast set written by the project and shipped inside the package.
 
-Its unharmful prompts use words that sound dangerous (kill a process, shoot a photo), and its
-harmful prompts are phrased politely or hidden inside another task, so a guard trained on it
-has to judge the request rather than its vocabulary.
+Its unharmful prompts use words that sound dangerous (kill a process, shoot a photo). Its harmful
+prompts are phrased politely or hidden inside another task. A guard trained on both has to judge
+the request rather than its vocabulary.
 """
 
 from __future__ import annotations
@@ -23,12 +23,12 @@ class PackagedSource(Source):
     """A training source read from the package itself, so it is present under every data dir."""
 
     def is_present(self, root: Path) -> bool:
-        """Return True when the packaged file exists; `root` is not used."""
+        """Return True when the packaged file exists, whatever `root` is."""
         return CONTRAST_PATH.is_file()
 
 
 def load_contrast(path: Path = CONTRAST_PATH) -> list[Example]:
-    """Read the contrast set; each line has `id`, `prompt`, `label`, `intent` and `category`."""
+    """Read the contrast set: JSON lines with `id`, `prompt`, `label`, `intent`, `category`."""
     return [
         Example(
             prompt=row["prompt"],

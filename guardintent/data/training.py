@@ -34,7 +34,7 @@ from guardintent.data.wrapping import (
 logger = logging.getLogger(__name__)
 
 # Maximum examples kept per source, None for all. Sources with wrapper groups split the cap
-# evenly across wrappers. The totals aim at about 16,000 examples, roughly half harmful.
+# evenly across wrappers. The totals aim at about 18,000 examples, roughly half harmful.
 CAPS: dict[str, int | None] = {
     "advbench": 520,
     "vulcanforge-advbench": 800,
