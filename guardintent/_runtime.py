@@ -249,12 +249,19 @@ def l2_normalise(vectors: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class PromptScores:
-    """Model outputs for one prompt, taken from its most harmful window."""
+    """Model outputs for one prompt.
+
+    `score` and `intent_embedding` come from the most harmful window; `category_probabilities`
+    is the maximum per category over all windows, and `window_embeddings` holds every window's
+    intent embedding, so policy rules see a hazard in any window.
+    """
 
     score: float
     category_probabilities: np.ndarray
     intent_embedding: np.ndarray
+    window_embeddings: np.ndarray
     windows: int
+    truncated: bool
 
 
 def reduce_windows(
@@ -262,8 +269,9 @@ def reduce_windows(
 ) -> list[PromptScores]:
     """Score each prompt by its most harmful window.
 
-    The harm probability is the calibrated softmax of `harm_logits / temperature`. Category
-    probabilities and the intent embedding come from the same window as the maximum harm.
+    The harm probability is the calibrated softmax of `harm_logits / temperature`. The intent
+    embedding comes from the window with the maximum harm; category probabilities are the
+    maximum over all windows.
     """
     harm = softmax(outputs["harm_logits"] / temperature)[:, harmful_index]
     categories = sigmoid(outputs["category_logits"])
@@ -274,7 +282,14 @@ def reduce_windows(
         start, end = windows.offsets[index], windows.offsets[index + 1]
         worst = start + int(np.argmax(harm[start:end]))
         scores.append(
-            PromptScores(float(harm[worst]), categories[worst], intents[worst], end - start)
+            PromptScores(
+                score=float(harm[worst]),
+                category_probabilities=categories[start:end].max(axis=0),
+                intent_embedding=intents[worst],
+                window_embeddings=intents[start:end],
+                windows=end - start,
+                truncated=windows.capped[index],
+            )
         )
     return scores
 

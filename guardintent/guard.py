@@ -27,6 +27,7 @@ from guardintent._runtime import (
     run_model,
 )
 from guardintent.errors import PackageNotFoundError
+from guardintent.normalize import normalize_prompt
 from guardintent.policy import (
     Intent,
     Policy,
@@ -227,22 +228,42 @@ class Guard:
 
     def _check_prompts(self, prompts: list[str]) -> list[CheckResult]:
         start = time.perf_counter()
-        to_score = [index for index, prompt in enumerate(prompts) if prompt.strip()]
+        # Each prompt is scored as written and, when normalisation changes it, as normalised
+        # too; the more harmful of the two decides, so obfuscation cannot lower the score.
+        texts: list[str] = []
+        owners: list[int] = []
+        applied: dict[int, tuple[str, ...]] = {}
+        for index, prompt in enumerate(prompts):
+            if not prompt.strip():
+                continue
+            texts.append(prompt)
+            owners.append(index)
+            normalized = normalize_prompt(prompt)
+            if normalized.applied:
+                applied[index] = normalized.applied
+                if normalized.text.strip():
+                    texts.append(normalized.text)
+                    owners.append(index)
+
         scored: dict[int, PromptScores] = {}
-        if to_score:
-            windows = self._encode([prompts[index] for index in to_score])
+        if texts:
+            windows = self._encode(texts)
             outputs = self._run(windows, _CHECK_OUTPUTS)
             scores = reduce_windows(
                 outputs, windows, self.manifest.temperature, self._package.harmful_index
             )
-            scored = dict(zip(to_score, scores, strict=True))
+            for owner, score in zip(owners, scores, strict=True):
+                if owner not in scored or score.score > scored[owner].score:
+                    scored[owner] = score
         latency_ms = (time.perf_counter() - start) * 1000.0
         logger.debug("checked %d prompts in %.1f ms", len(prompts), latency_ms)
 
         results = []
         for index, prompt in enumerate(prompts):
             if index in scored:
-                results.append(self._result(prompt, scored[index], latency_ms))
+                results.append(
+                    self._result(prompt, scored[index], applied.get(index, ()), latency_ms)
+                )
             else:
                 results.append(self._empty_result(latency_ms))
         return results
@@ -255,7 +276,13 @@ class Guard:
         check_output_shapes(outputs, self.manifest, self._package.path / "model.onnx")
         return outputs
 
-    def _result(self, prompt: str, scores: PromptScores, latency_ms: float) -> CheckResult:
+    def _result(
+        self,
+        prompt: str,
+        scores: PromptScores,
+        normalizations: tuple[str, ...],
+        latency_ms: float,
+    ) -> CheckResult:
         package = self._package
         order, similarities, confidence = rank_intents(
             scores.intent_embedding[None, :],
@@ -277,7 +304,7 @@ class Guard:
                 self.manifest.categories, scores.category_probabilities, strict=True
             )
         }
-        decision = self._policy.decide(prompt, scores.score, categories, scores.intent_embedding)
+        decision = self._policy.decide(prompt, scores.score, categories, scores.window_embeddings)
         return CheckResult(
             verdict=Verdict.HARMFUL if decision.harmful else Verdict.UNHARMFUL,
             score=scores.score,
@@ -287,7 +314,8 @@ class Guard:
             categories=categories,
             decided_by=decision.decided_by,
             windows=scores.windows,
-            normalizations=(),
+            truncated=scores.truncated,
+            normalizations=normalizations,
             latency_ms=latency_ms,
             guard=self._info,
         )

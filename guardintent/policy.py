@@ -140,7 +140,11 @@ class Policy:
         categories: Mapping[str, float],
         intent_embedding: np.ndarray,
     ) -> Decision:
-        """Apply the rules to one prompt's score, category probabilities and intent embedding."""
+        """Apply the rules to one prompt's score, category probabilities and intent embeddings.
+
+        `intent_embedding` is one embedding `[dim]` or one per window `[windows, dim]`; a custom
+        intent matches when it is similar enough to any window.
+        """
         if self.allowlist and normalise_allowlist_text(prompt) in self.allowlist:
             return Decision(harmful=False, decided_by="allowlist")
         intent_decision = self._match_intents(intent_embedding)
@@ -154,7 +158,7 @@ class Policy:
     def _match_intents(self, intent_embedding: np.ndarray) -> Decision | None:
         if not self.intents:
             return None
-        similarities = self.intent_embeddings @ intent_embedding
+        similarities = (self.intent_embeddings @ np.atleast_2d(intent_embedding).T).max(axis=1)
         best: dict[str, tuple[float, Intent]] = {}
         for intent, similarity, threshold in zip(
             self.intents, similarities, self.intent_thresholds, strict=True

@@ -59,6 +59,13 @@ class CheckResult(BaseModel):
         )
     )
     windows: int = Field(description="Token windows the prompt was split into; 0 if not run.")
+    truncated: bool = Field(
+        default=False,
+        description=(
+            "True when the prompt was too long to score whole: only the first, the last and "
+            "evenly spaced windows between were scored."
+        ),
+    )
     normalizations: tuple[str, ...] = Field(description="Text normalisations applied.")
     latency_ms: float = Field(
         description="Wall time of the call that produced this result; for a batch, the whole batch."
