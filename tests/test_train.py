@@ -14,7 +14,12 @@ from guardintent.cli import main  # noqa: E402
 from guardintent.data.schema import Example  # noqa: E402
 from guardintent.taxonomy import CATEGORY_IDS  # noqa: E402
 from guardintent.train.cli import read_train_file  # noqa: E402
-from guardintent.train.dataset import IntentBank, TokenisedExamples, load_tokenizer  # noqa: E402
+from guardintent.train.dataset import (  # noqa: E402
+    IntentBank,
+    TokenisedExamples,
+    load_tokenizer,
+    split_validation,
+)
 from guardintent.train.model import GuardModelConfig, IntentGuardModel  # noqa: E402
 from guardintent.train.trainer import (  # noqa: E402
     SFTObjective,
@@ -75,7 +80,9 @@ def test_train_data_card_records_run(trained_checkpoint):
 def test_train_validation_split_written(trained_checkpoint):
     rows = (trained_checkpoint / "validation.jsonl").read_text().splitlines()
     labels = {json.loads(row)["label"] for row in rows}
-    assert len(rows) == round(len(toy_rows()) * TRAIN_SETTINGS["validation_share"])
+    expected = len(toy_rows()) * TRAIN_SETTINGS["validation_share"]
+    # The split hashes intent groups, so its size is near the share, not exact.
+    assert expected / 2 <= len(rows) <= expected * 2
     assert labels == {"harmful", "unharmful"}
 
 
@@ -229,3 +236,29 @@ def test_cli_train_writes_final(tiny_encoder, tmp_path):
                    "--max-length", "16", "--window-stride", "4", "--threads", "1"])
     assert status == 0
     assert (tmp_path / "out" / "final" / "model.safetensors").is_file()
+
+
+def _example(index: int, intent: str, label: str = "harmful") -> Example:
+    return Example(f"prompt {index}", label, intent, None, "toy", f"toy:{index}")
+
+
+def test_split_keeps_wrapped_copies_together():
+    examples = [_example(i * 4 + j, f"request {i}") for i in range(200) for j in range(4)]
+    train_part, held_out = split_validation(examples, 0.2, seed=0)
+    held_intents = {example.intent for example in held_out}
+    assert held_out
+    assert not held_intents & {example.intent for example in train_part}
+
+
+def test_split_generic_intent_is_split_per_example():
+    examples = [_example(i, "Solve a math problem", "unharmful") for i in range(400)]
+    train_part, held_out = split_validation(examples, 0.2, seed=0)
+    assert 40 < len(held_out) < 120
+    assert train_part
+
+
+def test_split_is_stable_when_examples_are_added():
+    examples = [_example(i, f"request {i}") for i in range(300)]
+    _, before = split_validation(examples, 0.1, seed=0)
+    _, after = split_validation(examples + [_example(999, "request new")], 0.1, seed=0)
+    assert {e.id for e in before} <= {e.id for e in after}

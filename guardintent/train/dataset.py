@@ -172,16 +172,24 @@ def _pad(sequences: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.from_numpy(ids), torch.from_numpy(mask)
 
 
-def split_validation(examples: list[Example], share: float, seed: int
+def split_validation(examples: list[Example], share: float, seed: int, max_group: int = 20
                      ) -> tuple[list[Example], list[Example]]:
-    """Hold out a stratified share of the examples (by label) for calibration and selection."""
-    rng = random.Random(seed)
+    """Hold out about `share` of the examples for calibration, keeping near-copies together.
+
+    Examples that share a specific intent (a request and its jailbreak-wrapped copies) form one
+    group and land on the same side, so the held-out split is not a copy of training data. An
+    intent shared by more than `max_group` examples is generic ("Solve a grade-school math
+    word problem"), and its examples are assigned one by one. Assignment hashes the seed and
+    the group key, so adding new examples does not move old ones between the sides.
+    """
+    sizes = Counter(example.intent for example in examples)
     train: list[Example] = []
     validation: list[Example] = []
-    for label in LABELS:
-        group = [e for e in examples if e.label == label]
-        rng.shuffle(group)
-        cut = round(len(group) * share)
-        validation += group[:cut]
-        train += group[cut:]
+    for example in examples:
+        key = example.intent if sizes[example.intent] <= max_group else example.id
+        digest = hashlib.sha256(f"{seed}:{key}".encode("utf-8", "surrogatepass")).digest()
+        if int.from_bytes(digest[:8], "big") / 2**64 < share:
+            validation.append(example)
+        else:
+            train.append(example)
     return train, validation
