@@ -180,16 +180,25 @@ def split_validation(examples: list[Example], share: float, seed: int, max_group
     group and land on the same side, so the held-out split is not a copy of training data. An
     intent shared by more than `max_group` examples is generic ("Solve a grade-school math
     word problem"), and its examples are assigned one by one. Assignment hashes the seed and
-    the group key, so adding new examples does not move old ones between the sides.
+    the group key, so adding new examples does not move old ones between the sides. When a
+    label would be missing from the held-out side, its group with the lowest hash moves there,
+    because calibration needs both labels.
     """
     sizes = Counter(example.intent for example in examples)
-    train: list[Example] = []
-    validation: list[Example] = []
-    for example in examples:
-        key = example.intent if sizes[example.intent] <= max_group else example.id
-        digest = hashlib.sha256(f"{seed}:{key}".encode("utf-8", "surrogatepass")).digest()
-        if int.from_bytes(digest[:8], "big") / 2**64 < share:
-            validation.append(example)
-        else:
-            train.append(example)
+    keys = [e.intent if sizes[e.intent] <= max_group else e.id for e in examples]
+    ranks = [_unit_hash(f"{seed}:{key}") for key in keys]
+    held = {key for key, rank in zip(keys, ranks, strict=True) if rank < share}
+    for label in LABELS:
+        candidates = [(rank, key) for e, key, rank in zip(examples, keys, ranks, strict=True)
+                      if e.label == label]
+        if share > 0 and candidates and not any(key in held for _, key in candidates):
+            held.add(min(candidates)[1])
+    train = [e for e, key in zip(examples, keys, strict=True) if key not in held]
+    validation = [e for e, key in zip(examples, keys, strict=True) if key in held]
     return train, validation
+
+
+def _unit_hash(text: str) -> float:
+    """Map text to a number in [0, 1) that is the same on every run and machine."""
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
