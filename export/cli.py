@@ -22,6 +22,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--base-model", help="base model name recorded in guard.json")
     parser.add_argument("--opset", type=int, default=17, help="ONNX opset")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing package")
+    parser.add_argument("--allow-uncalibrated", action="store_true",
+                        help="write temperature 1 and threshold 0.5 when the checkpoint has no "
+                        "two-class validation split")
     parser.add_argument("--benchmark-dir", type=Path,
                         help="folder of public datasets; the benchmarks found there are run on "
                         "the package and their metrics stored in guard.json")
@@ -34,10 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     options = ExportOptions(quantize=not args.fp32, opset=args.opset, name=args.name,
                             version=args.version, base_model=args.base_model,
-                            overwrite=args.overwrite, benchmark_dir=args.benchmark_dir)
+                            overwrite=args.overwrite, benchmark_dir=args.benchmark_dir,
+                            allow_uncalibrated=args.allow_uncalibrated)
     try:
         out = export_guard(args.checkpoint, args.out, options)
-    except (FileNotFoundError, FileExistsError) as error:
+    except (FileNotFoundError, FileExistsError, ValueError) as error:
         sys.stderr.write(f"guardintent export: error: {error}\n")
         return 2
     logging.getLogger(__name__).info("done: %s", out)

@@ -40,6 +40,7 @@ class ExportOptions:
     base_model: str | None = None
     tolerance: ParityTolerance = field(default_factory=ParityTolerance)
     overwrite: bool = False
+    allow_uncalibrated: bool = False
     benchmark_dir: Path | None = None
 
 
@@ -103,6 +104,11 @@ def _build(checkpoint: Path, staging: Path, options: ExportOptions) -> None:
         session = int8
     bank = _embed(session, truncating, [row["text"] for row in intents], tower)
     calibration = _calibrate(session, truncating, validation)
+    if calibration["method"].startswith("none") and not options.allow_uncalibrated:
+        raise ValueError(
+            f"{checkpoint} has no validation split with both labels, so the threshold and "
+            "temperature cannot be calibrated; train on data with both labels, or pass "
+            "--allow-uncalibrated to write temperature 1 and threshold 0.5")
 
     tokenizer.save(str(staging / "tokenizer.json"))
     (staging / "intents.json").write_text(json.dumps(intents, indent=1) + "\n")

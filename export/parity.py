@@ -88,8 +88,9 @@ def check_parity(model: IntentGuardModel, tokenizer: Tokenizer, probes: list[str
             score_diff = np.abs(_scores(expected[0]) - _scores(got[0])).max()
             if score_diff > tolerance.fp32_score_atol:
                 mismatches.append(f"fp32 harm score differs by {score_diff:.2e} at {cell}")
-            for name, want, have in zip(("category_logits", "intent_embedding"),
-                                        expected[1:3], got[1:3], strict=True):
+            # pooled_embedding matters too: the intent bank and custom intents are embedded from it.
+            names = ("category_logits", "intent_embedding", "pooled_embedding")
+            for name, want, have in zip(names, expected[1:], got[1:], strict=True):
                 diff = np.abs(want - have).max()
                 if diff > tolerance.fp32_embedding_atol:
                     mismatches.append(f"fp32 {name} differs by {diff:.2e} at {cell}")

@@ -241,3 +241,23 @@ def test_choose_threshold_tie_nearest_half():
     scores = np.array([0.1, 0.2, 0.7, 0.9])
     labels = np.array([0, 0, 1, 1])
     assert choose_threshold(scores, labels) == 0.5
+
+
+def test_export_without_validation_raises(trained_checkpoint, tmp_path):
+    checkpoint = tmp_path / "checkpoint"
+    shutil.copytree(trained_checkpoint, checkpoint)
+    (checkpoint / "validation.jsonl").write_text("")
+    with pytest.raises(ValueError, match="allow-uncalibrated"):
+        export_guard(checkpoint, tmp_path / "out", ExportOptions(quantize=False))
+    assert not (tmp_path / "out").exists()
+
+
+def test_export_allow_uncalibrated(trained_checkpoint, tmp_path):
+    checkpoint = tmp_path / "checkpoint"
+    shutil.copytree(trained_checkpoint, checkpoint)
+    (checkpoint / "validation.jsonl").write_text("")
+    options = ExportOptions(quantize=False, allow_uncalibrated=True)
+    out = export_guard(checkpoint, tmp_path / "out", options)
+    manifest = json.loads((out / "guard.json").read_text())
+    assert manifest["temperature"] == 1.0
+    assert manifest["threshold"] == 0.5
