@@ -187,7 +187,14 @@ def _run_eval(args: argparse.Namespace) -> int:
     if args.limit is not None:
         benchmarks = {name: examples[: args.limit] for name, examples in benchmarks.items()}
 
-    report = evaluate(_load_guard(args), benchmarks, batch_size=args.batch_size)
+    # With --file, the mean F1 covers the given files that hold both labels.
+    headline = [
+        name for name, examples in benchmarks.items()
+        if len({example.label for example in examples}) == 2
+    ] if args.file else None
+    report = evaluate(
+        _load_guard(args), benchmarks, batch_size=args.batch_size, headline=headline
+    )
     sys.stdout.write((report.to_json() if args.json else render_table(report)) + "\n")
     return 0
 

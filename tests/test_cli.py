@@ -164,3 +164,13 @@ def test_console_module_runs(tiny_package):
     )
     assert completed.returncode == 0, completed.stderr
     assert json.loads(completed.stdout)["verdict"] == "harmful"
+
+
+def test_eval_file_mean_over_custom_names(tiny_package, tmp_path, capsys):
+    rows = [{"prompt": HARMFUL, "label": "harmful"}, {"prompt": BENIGN, "label": "unharmful"}]
+    path = write_jsonl(tmp_path / "mine.jsonl", rows)
+    argv = ["eval", "--guard", str(tiny_package), "--file", str(path), "--name", "mine", "--json"]
+    assert main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["headline"] == ["mine"]
+    assert report["mean_f1"] is not None
