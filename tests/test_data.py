@@ -337,8 +337,10 @@ def test_missing_folders_skipped(tmp_path):
     root = tmp_path / "data"
     write_jsonl(root / "gsm8k/train.jsonl", [{"question": "What is 2 + 3?", "answer": ""}])
     result = load_training_set(root)
-    # The packaged contrast set is present under every data directory.
-    ids = [e.id for e in result.examples if e.source != "guardintent-contrast"]
+    # The packaged contrast set, and the project's framings around it, are present under
+    # every data directory.
+    packaged = ("guardintent-contrast", "framed-harmful", "framed-benign")
+    ids = [e.id for e in result.examples if e.source not in packaged]
     assert ids == ["gsm8k:train/0"]
     assert "advbench/advbench_behaviors.csv" in result.card["missing"]
     folders = dict(result.card["folders"])
@@ -353,7 +355,7 @@ def test_real_data():
         pytest.skip("GUARDINTENT_DATA is not set")
     result = load_training_set(None)
     total = result.card["total"]
-    assert 12_000 <= total["examples"] <= 20_000
+    assert 12_000 <= total["examples"] <= 22_000
     assert 0.4 <= total["harmful"] / total["examples"] <= 0.6
     assert all(example.intent for example in result.examples)
     benchmarks = load_benchmarks(None)
@@ -361,3 +363,19 @@ def test_real_data():
     evaluation = {normalize_text(e.prompt) for items in benchmarks.values() for e in items}
     leaked = [e.id for e in result.examples if normalize_text(e.prompt) in evaluation]
     assert leaked == []
+
+
+def test_framings_have_one_slot():
+    from guardintent.data.framings import FRAMINGS, SLOT
+
+    for framing in FRAMINGS:
+        assert framing.count(SLOT) == 1, framing
+
+
+def test_framings_wrap_both_labels(tmp_path):
+    root = tmp_path / "data"
+    write_jsonl(root / "gsm8k/train.jsonl", [{"question": "What is 2 + 3?", "answer": ""}])
+    result = load_training_set(root)
+    framed = {e.source: e for e in result.examples if e.source.startswith("framed-")}
+    assert framed["framed-harmful"].label == "harmful"
+    assert framed["framed-benign"].label == "unharmful"

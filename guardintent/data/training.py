@@ -29,6 +29,7 @@ from guardintent.data.wrapping import (
     build_pairs,
     clean_templates,
     load_templates,
+    project_framings,
 )
 
 logger = logging.getLogger(__name__)
@@ -45,7 +46,8 @@ CAPS: dict[str, int | None] = {
     "gptfuzz-questions": 100,
     "latent-jailbreak": 300,
     "vulcanforge-wildjailbreak": 1500,
-    "vulcanforge-red-team": 1200,
+    # Red-team turns are all labelled harmful, but some are innocuous follow-ups: keep fewer.
+    "vulcanforge-red-team": 800,
     "airt-seeds": None,
     "wrapped-harmful": 1500,
     "clinc150": 2000,
@@ -57,6 +59,8 @@ CAPS: dict[str, int | None] = {
     "coconot-pref": None,
     "wrapped-benign": 1500,
     "guardintent-contrast": None,
+    "framed-harmful": 1200,
+    "framed-benign": 1500,
 }
 
 # Sources whose plain requests are wrapped in jailbreak templates.
@@ -77,6 +81,10 @@ WRAP_BENIGN_FROM = (
     "arena-hard",
     "coconot-pref",
 )
+# Sources whose requests are also wrapped in the project's own framings: the same framings
+# carry harmful and benign requests, including the contrast prompts of both labels.
+FRAME_HARMFUL_FROM = (*WRAP_HARMFUL_FROM, "guardintent-contrast")
+FRAME_BENIGN_FROM = (*WRAP_BENIGN_FROM, "guardintent-contrast")
 TEMPLATE_FOLDERS = {"gptfuzz": "MIT", "pyrit-jailbreak-templates": "MIT"}
 
 _EVALUATION_ONLY = (
@@ -147,12 +155,15 @@ def load_training_set(
     templates = clean_templates(load_templates(root, permissive_only=permissive_only), index)
     if templates:
         used.update({f: licence for f, licence in TEMPLATE_FOLDERS.items() if (root / f).is_dir()})
-    for name, from_sources, select in (
-        ("wrapped-harmful", WRAP_HARMFUL_FROM, _plain_examples),
-        ("wrapped-benign", WRAP_BENIGN_FROM, lambda c: benign_requests(_plain_examples(c))),
+    framings = project_framings()
+    for name, from_sources, select, wrappers in (
+        ("wrapped-harmful", WRAP_HARMFUL_FROM, _harmful_examples, templates),
+        ("wrapped-benign", WRAP_BENIGN_FROM, _benign_requests, templates),
+        ("framed-harmful", FRAME_HARMFUL_FROM, _harmful_examples, framings),
+        ("framed-benign", FRAME_BENIGN_FROM, _benign_requests, framings),
     ):
         requests = select([c for s in from_sources for c in pools.get(s, [])])
-        pairs = build_pairs(requests, templates, _cap_or_all(name, len(requests)), name)
+        pairs = build_pairs(requests, wrappers, _cap_or_all(name, len(requests)), name)
         pools[name], dropped[name] = _decontaminate(pairs, index)
 
     examples, duplicates = _cap_and_deduplicate(pools)
@@ -181,6 +192,14 @@ def _decontaminate(
     kept, dropped = decontaminate((c.example for c in candidates), index, requests=requests)
     kept_ids = {example.id for example in kept}
     return [c for c in candidates if c.example.id in kept_ids], sum(dropped.values())
+
+
+def _harmful_examples(candidates: list[Candidate]) -> list[Example]:
+    return [example for example in _plain_examples(candidates) if example.label == "harmful"]
+
+
+def _benign_requests(candidates: list[Candidate]) -> list[Example]:
+    return benign_requests(_plain_examples(candidates))
 
 
 def _plain_examples(candidates: list[Candidate]) -> list[Example]:
@@ -248,7 +267,7 @@ def _card(
         for name, s in sources.items()
         if name in per_source
     }
-    for name in ("wrapped-harmful", "wrapped-benign"):
+    for name in ("wrapped-harmful", "wrapped-benign", "framed-harmful", "framed-benign"):
         if name in per_source:
             methods[name] = {
                 "intent": "intent of the wrapped request",

@@ -13,6 +13,8 @@ from pathlib import Path
 from guardintent.data._io import read_csv, stable_rank
 from guardintent.data._sources import Candidate
 from guardintent.data.decontamination import ReferenceIndex
+from guardintent.data.framings import FRAMINGS
+from guardintent.data.framings import SLOT as FRAMING_SLOT
 from guardintent.data.schema import Example
 
 MAX_TEMPLATE_CHARS = 1500
@@ -74,16 +76,26 @@ def clean_templates(templates: list[Template], index: ReferenceIndex) -> list[Te
     return [t for t in templates if not index.matches(t.text.replace(t.slot, " "))]
 
 
+def project_framings() -> list[Template]:
+    """Return the framings the project wrote as templates."""
+    return [
+        Template(f"guardintent-framing:{index}", text, FRAMING_SLOT)
+        for index, text in enumerate(FRAMINGS)
+    ]
+
+
 def build_pairs(
     requests: list[Example], templates: list[Template], count: int, source: str
 ) -> list[Candidate]:
     """Wrap `count` requests (chosen in a fixed pseudo-random order) in the templates in turn.
 
-    Requests must already be decontaminated: evaluation items are never wrapped.
+    The order is salted with `source`, so two wrapped sources built from the same requests
+    wrap different subsets. Requests must already be decontaminated: evaluation items are
+    never wrapped.
     """
     if not templates:
         return []
-    chosen = sorted(requests, key=lambda example: stable_rank(example.id))[:count]
+    chosen = sorted(requests, key=lambda example: stable_rank(f"{source}:{example.id}"))[:count]
     order = sorted(templates, key=lambda template: stable_rank(template.id))
     candidates = []
     for position, request in enumerate(chosen):
