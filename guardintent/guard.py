@@ -230,7 +230,7 @@ class Guard:
     def _check_prompts(self, prompts: list[str]) -> list[CheckResult]:
         start = time.perf_counter()
         # Each prompt is scored as written and, when normalisation changes it, as normalised
-        # too; the more harmful of the two decides, so obfuscation cannot lower the score.
+        # too. The more harmful reading decides, so obfuscation cannot lower the score.
         texts: list[str] = []
         owners: list[int] = []
         applied: dict[int, tuple[str, ...]] = {}
@@ -271,8 +271,8 @@ class Guard:
         A graph with dynamic int8 quantisation computes its activation scales over the whole
         input tensor, so a prompt's scores would depend on the other prompts in its batch.
         Such a graph gets one call per prompt (its windows and normalised variant together),
-        which keeps `check_batch` equal to `check`; measured at about 1.4 times the time of
-        one padded call for 32 short prompts on one thread. Other graphs get one call.
+        which keeps `check_batch` equal to `check`. For 32 short prompts on one thread this
+        took about 1.4 times as long as one padded call. Other graphs get one call.
         """
         if not owners:
             return []
