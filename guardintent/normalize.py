@@ -17,21 +17,29 @@ names of the steps that changed it:
   it.
 - ``decode_base64``: decodes each base64 run of at least 16 characters with valid padding.
   When the result is UTF-8 text of mostly printable characters with at least two words, it
-  is appended on a new line after the text. Binary data and random ids do not decode to such
-  text and are left alone.
+  replaces the run, so the model reads the request without base64 noise around it. Binary
+  data and random ids do not decode to such text and are left alone.
 - ``fold_confusables``: inside a word that mixes Latin letters with Cyrillic or Greek ones,
   the Cyrillic and Greek look-alikes of Latin letters (Cyrillic "о" for "o") are replaced by
   the Latin letters, provided every Cyrillic and Greek letter of the word is a look-alike.
-  Words in one script, such as ordinary Russian or Greek, are not changed.
-- ``join_spaced_letters``: a stretch of single letters separated by one space, with two or
-  more spaces between words, is rejoined ("h o w  t o" becomes "how to") when one of its
-  words has at least three letters.
+  A word written only in look-alikes ("ріре") is folded too when every Cyrillic and Greek
+  letter of its sentence is a look-alike and the sentence has a Latin letter. Ordinary
+  Russian or Greek sentences contain letters without a Latin twin, so they are not changed.
+- ``join_spaced_letters``: a stretch of single letters separated by one space, with two
+  spaces between words, is rejoined ("h o w  t o" becomes "how to") when one of its words
+  has at least three letters. Hyphens and apostrophes spaced like letters inside such a
+  stretch are rejoined with them ("s t e p - b y" becomes "step-by").
 - ``undo_leetspeak``: in an ASCII word of letters with digits or symbols between letters
   ("b0mb", "h4ck", "m@ke"), 0 1 3 4 5 7 @ $ ! become o i e a s t a s i. A word is left alone
   when it has as many digits and symbols as letters, a digit outside that set, letters that
   are all hexadecimal digits or in mixed case ("aZ3kQ"), no letter on both sides of its
   digits ("mp3", "4chan"), or when it is part of a dotted, dashed or slashed name
   ("v1.2", "user@example.com", "SKU-4471-B").
+  Once a text has one such word, it is read as leetspeak throughout: every other token of
+  letters and the characters above is decoded as well ("m4k3", "p1p3", "1n70"), as are
+  tokens of one or two of those digits ("4", "70"). Dotted, slashed and colon-joined
+  names are still left alone, but dashes then join words ("573p-by-573p"), and "!" at the
+  end of a token stays punctuation.
 
 Plain ASCII text skips the steps that only non-ASCII text can need. Every pattern is matched
 in time linear in the length of the text.
@@ -162,14 +170,12 @@ _MIN_LETTER_SHARE = 0.5
 
 
 def _decode_base64(text: str) -> str:
-    decoded = []
-    for match in _BASE64.finditer(text):
-        plain = _base64_to_text(match.group())
-        if plain is not None:
-            decoded.append(plain)
-    if not decoded:
-        return text
-    return "\n".join([text, *decoded])
+    return _BASE64.sub(_replace_base64_run, text)
+
+
+def _replace_base64_run(match: re.Match[str]) -> str:
+    plain = _base64_to_text(match.group())
+    return match.group() if plain is None else plain
 
 
 def _base64_to_text(candidate: str) -> str | None:
@@ -217,10 +223,28 @@ _CYRILLIC_GREEK = "\u0370-\u03ff\u0400-\u052f"
 # matching start only at word starts, which keeps the lookaheads linear overall.
 _MIXED_WORD = re.compile(rf"(?<!\w)(?=\w*?[{_LATIN}])(?=\w*?[{_CYRILLIC_GREEK}])\w+")
 _CYRILLIC_GREEK_LETTER = re.compile(rf"[{_CYRILLIC_GREEK}]")
+_CYRILLIC_GREEK_WORD = re.compile(rf"(?<!\w)[{_CYRILLIC_GREEK}]+(?!\w)")
+_LATIN_LETTER = re.compile(rf"[{_LATIN}]")
+# A sentence: text up to and including its end mark or line break.
+_SENTENCE = re.compile(r"[^.!?\n]*(?:[.!?\n]+|$)")
 
 
 def _fold_confusables(text: str) -> str:
-    return _MIXED_WORD.sub(_fold_word, text)
+    text = _MIXED_WORD.sub(_fold_word, text)
+    if _CYRILLIC_GREEK_LETTER.search(text) is None:
+        return text
+    return _SENTENCE.sub(_fold_look_alike_sentence, text)
+
+
+def _fold_look_alike_sentence(match: re.Match[str]) -> str:
+    """Fold the words written only in look-alikes, in a sentence otherwise in Latin letters."""
+    sentence = match.group()
+    if _LATIN_LETTER.search(sentence) is None:
+        return sentence
+    folded = sentence.translate(_LOOK_ALIKES)
+    if _CYRILLIC_GREEK_LETTER.search(folded) is not None:
+        return sentence  # a letter without a Latin twin: real Cyrillic or Greek text
+    return folded
 
 
 def _fold_word(match: re.Match[str]) -> str:
@@ -233,7 +257,11 @@ def _fold_word(match: re.Match[str]) -> str:
 
 # --- Letter-spaced words ----------------------------------------------------------------
 
-_SPACED_LETTERS = re.compile(r"(?<!\S)[^\W\d_](?: {1,2}[^\W\d_])+(?!\S)")
+# Single letters, and the hyphens and apostrophes inside words ("s t e p - b y", "e x ' s"),
+# separated by one or two spaces. A stretch starts and ends with a letter.
+_SPACED_LETTERS = re.compile(
+    r"(?<!\S)[^\W\d_](?: {1,2}(?:[^\W\d_]|[-'\u2019]))*(?: {1,2}[^\W\d_])(?!\S)"
+)
 _WORD_GAP = re.compile(" {2}")
 _MIN_SPACED_WORD = 3
 
@@ -244,7 +272,8 @@ def _join_spaced_letters(text: str) -> str:
 
 def _join_letters(match: re.Match[str]) -> str:
     words = [word.replace(" ", "") for word in _WORD_GAP.split(match.group())]
-    if max(len(word) for word in words) < _MIN_SPACED_WORD:
+    longest = max(sum(character.isalpha() for character in word) for word in words)
+    if longest < _MIN_SPACED_WORD:
         return match.group()
     return " ".join(words)
 
@@ -263,8 +292,36 @@ _NAME_JOINERS = "._-/\\:"
 _HEX_LETTERS = frozenset("abcdefABCDEF")
 
 
+# In a text already shown to use leetspeak: a token with a letter or leet character, and
+# a run of "!" at its end, which is kept as punctuation.
+_LEET_TOKEN = re.compile(
+    r"(?<![A-Za-z0-9@$!])([A-Za-z0-9@$!]*?[A-Za-z0-9@$])(!*)(?![A-Za-z0-9@$!])"
+)
+_LEET_DIGITS_ONLY = re.compile(r"[0134579]{1,2}")
+_DOTTED_NAME_JOINERS = "._/\\:"
+
+
 def _undo_leetspeak(text: str) -> str:
-    return _LEET_WORD.sub(_undo_leet_word, text)
+    changed = _LEET_WORD.sub(_undo_leet_word, text)
+    if changed == text:
+        return text
+    return _LEET_TOKEN.sub(_undo_leet_token, changed)
+
+
+def _undo_leet_token(match: re.Match[str]) -> str:
+    token, punctuation = match.group(1), match.group(2)
+    if _is_part_of_name(match.string, match.start(), match.end(), _DOTTED_NAME_JOINERS):
+        return match.group()
+    if not any(character.isalpha() for character in token):
+        if _LEET_DIGITS_ONLY.fullmatch(token) is None:
+            return match.group()
+    elif len(token) > sum(character.isalpha() or character in _LEET_CHARS for character in token):
+        return match.group()  # a digit that is not a substitute: an id, not leetspeak
+    plain = token.translate(_LEET_TABLE)
+    letters = "".join(character for character in token if character.isalpha())
+    if len(token) > 1 and letters.isupper():
+        plain = plain.upper()
+    return plain + punctuation
 
 
 def _undo_leet_word(match: re.Match[str]) -> str:
@@ -283,11 +340,11 @@ def _undo_leet_word(match: re.Match[str]) -> str:
     return plain.upper() if letters.isupper() else plain
 
 
-def _is_part_of_name(text: str, start: int, end: int) -> bool:
-    """Check whether a token is joined to more text by a dot, dash, slash or colon."""
-    if start >= 2 and text[start - 1] in _NAME_JOINERS and text[start - 2].isalnum():
+def _is_part_of_name(text: str, start: int, end: int, joiners: str = _NAME_JOINERS) -> bool:
+    """Check whether a token is joined to more text by one of `joiners`."""
+    if start >= 2 and text[start - 1] in joiners and text[start - 2].isalnum():
         return True
-    return end + 1 < len(text) and text[end] in _NAME_JOINERS and text[end + 1].isalnum()
+    return end + 1 < len(text) and text[end] in joiners and text[end + 1].isalnum()
 
 
 # --- Order of steps ---------------------------------------------------------------------
