@@ -107,6 +107,34 @@ def _raise_shape_mismatch(path: Path, name: str, shape: list, size: int, field: 
     )
 
 
+def check_vocabulary_fits(
+    session: ort.InferenceSession, tokenizer: Tokenizer, pad_id: int, tokenizer_path: Path
+) -> None:
+    """Check that every token id the tokenizer can emit is a row of the graph's embedding table.
+
+    The check runs the graph once on a window holding the largest id. onnxruntime's Gather
+    rejects an index past the table, so a tokenizer with a larger vocabulary than the model
+    fails here instead of on the first prompt that uses one of the extra tokens.
+    NOTE: a graph that clamps or wraps ids before its lookup passes this probe.
+    """
+    vocabulary = tokenizer.get_vocab(with_added_tokens=True)
+    largest = max([pad_id, *vocabulary.values()])
+    feeds = {
+        "input_ids": np.array([[pad_id, largest]], dtype=np.int64),
+        "attention_mask": np.ones((1, 2), dtype=np.int64),
+    }
+    output = session.get_outputs()[0].name
+    try:
+        session.run([output], feeds)
+    except _ORT_LOAD_ERRORS as error:
+        raise IncompatiblePackageError(
+            f"{tokenizer_path} can emit token id {largest} ({len(vocabulary)} tokens), but "
+            f"model.onnx fails on it, so its embedding table has fewer rows ({error}); the "
+            f"tokenizer does not belong to this model, {REPACKAGE_HINT}",
+            path=tokenizer_path,
+        ) from error
+
+
 def load_tokenizer(path: Path, manifest: Manifest) -> Tokenizer:
     """Load tokenizer.json and set truncation to overlapping windows of `max_length` tokens."""
     try:
