@@ -43,3 +43,10 @@ def test_example_fastapi_app(tiny_package):
     output = run_example("fastapi_app.py", tiny_package, "--demo")
     assert "HTTP 200" in output
     assert "HTTP 400" in output
+
+
+def test_example_ray_scan(tiny_package):
+    pytest.importorskip("ray")
+    output = run_example("ray_scan.py", tiny_package)
+    assert "scanned 6 rows" in output
+    assert "p0: harmful" in output

@@ -12,6 +12,7 @@ from guardintent.cli import main
     [
         ("guardintent.integrations.langchain", "langchain.agents.middleware", "langchain"),
         ("guardintent.server", "fastapi", "server"),
+        ("guardintent.integrations.ray", "ray", "ray"),
     ],
 )
 def test_missing_extra_names_install(monkeypatch, module, dependency, extra):
