@@ -1,10 +1,10 @@
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 
 ray = pytest.importorskip("ray")
+pd = pytest.importorskip("pandas")
 
 from guardintent.integrations.ray import RESULT_COLUMNS, BatchChecker, scan_dataset  # noqa: E402
 
