@@ -92,7 +92,7 @@ def default_intent_threshold(bank: np.ndarray) -> float:
         bank = bank[np.linspace(0, count - 1, _THRESHOLD_SAMPLE).round().astype(int)]
         count = _THRESHOLD_SAMPLE
     cosines = bank @ bank.T
-    distinct_pairs = cosines[np.triu_indices(count, k=1)]
+    distinct_pairs = cosines[~np.eye(count, dtype=bool)]
     percentile = float(np.percentile(distinct_pairs, _BANK_PERCENTILE))
     return float(np.clip(percentile, MIN_DEFAULT_INTENT_THRESHOLD, MAX_DEFAULT_INTENT_THRESHOLD))
 
