@@ -5,7 +5,7 @@ from pathlib import Path
 
 from guardintent.data import load_training_set
 from guardintent.data.contrast import CONTRAST_NAME, CONTRAST_PATH, load_contrast
-from guardintent.data.decontamination import normalize_text
+from guardintent.data.decontamination import JACCARD_THRESHOLD, normalize_text
 from guardintent.taxonomy import CATEGORY_IDS
 
 FIELDS = {"id", "prompt", "label", "intent", "category"}
@@ -39,13 +39,31 @@ def test_contrast_ids_and_prompts_unique():
 
 def test_contrast_counts_and_balance():
     rows = read_rows()
-    assert len(rows) >= 800
+    assert len(rows) >= 1500
     harmful = [row for row in rows if row["label"] == "harmful"]
     assert 0.28 <= len(harmful) / len(rows) <= 0.42
     categories = Counter(row["category"] for row in harmful)
     assert set(categories) == set(CATEGORY_IDS)
     # Roughly even: no category has more than twice the examples of another.
     assert max(categories.values()) <= 2 * min(categories.values())
+
+
+def test_contrast_no_near_duplicates():
+    # The training loader treats token Jaccard >= JACCARD_THRESHOLD as the same prompt.
+    rows = read_rows()
+    token_sets = [frozenset(normalize_text(row["prompt"]).split()) for row in rows]
+    near = []
+    for i, tokens in enumerate(token_sets):
+        for j in range(i):
+            other = token_sets[j]
+            if len(tokens & other) / len(tokens | other) >= JACCARD_THRESHOLD:
+                near.append((rows[j]["id"], rows[i]["id"]))
+    assert near == []
+
+
+def test_contrast_ids_consecutive():
+    numbers = [int(row["id"].rsplit(":", 1)[1]) for row in read_rows()]
+    assert numbers == list(range(len(numbers)))
 
 
 def test_contrast_prompt_lengths_vary():
