@@ -49,12 +49,18 @@ def test_compute_agreement_lists_disagreements(tmp_path: Path):
     assert report.label_agreement == pytest.approx(2 / 3)
     assert report.both_harmful == 2
     assert report.category_agreement == pytest.approx(0.5)
-    assert [(d.id, d.field_name) for d in report.disagreements] == [("c:1", "category"), ("c:2", "label")]
+    assert [(d.id, d.field_name) for d in report.disagreements] == [
+        ("c:1", "category"),
+        ("c:2", "label"),
+    ]
 
 
 def test_compute_agreement_unknown_id(tmp_path: Path):
     first = write_jsonl(tmp_path / "first.jsonl", [])
-    second = write_jsonl(tmp_path / "second.jsonl", [{"id": "c:9", "label": "harmful", "category": None, "intent": "y"}])
+    second = write_jsonl(
+        tmp_path / "second.jsonl",
+        [{"id": "c:9", "label": "harmful", "category": None, "intent": "y"}],
+    )
     with pytest.raises(ValueError, match="c:9"):
         compute_agreement(first, second)
 

@@ -9,6 +9,7 @@ wordings of the same goal rarely match as strings.
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,9 +50,11 @@ def cohen_kappa(first: list[str], second: list[str]) -> float:
     agreement is 1 and the usual formula is undefined.
     """
     if len(first) != len(second) or not first:
-        raise ValueError(f"expected two non-empty lists of equal length, got {len(first)} and {len(second)}")
+        raise ValueError(
+            f"expected two non-empty lists of equal length, got {len(first)} and {len(second)}"
+        )
     total = len(first)
-    observed = sum(a == b for a, b in zip(first, second)) / total
+    observed = sum(a == b for a, b in zip(first, second, strict=True)) / total
     labels = set(first) | set(second)
     expected = sum((first.count(label) / total) * (second.count(label) / total) for label in labels)
     if expected == 1.0:
@@ -59,7 +62,9 @@ def cohen_kappa(first: list[str], second: list[str]) -> float:
     return (observed - expected) / (1.0 - expected)
 
 
-def compute_agreement(first_path: Path = CONTRAST_PATH, second_path: Path = SECOND_PASS_PATH) -> AgreementReport:
+def compute_agreement(
+    first_path: Path = CONTRAST_PATH, second_path: Path = SECOND_PASS_PATH
+) -> AgreementReport:
     """Compare the second pass with the first on every id the second pass annotates.
 
     Raises ValueError when the second pass names an id that the first pass does not contain.
@@ -89,17 +94,26 @@ def compute_agreement(first_path: Path = CONTRAST_PATH, second_path: Path = SECO
             if first["category"] == second["category"]:
                 same_category += 1
                 continue
-            differing_field, first_value, second_value = "category", first["category"], second["category"]
+            differing_field, first_value, second_value = (
+                "category",
+                first["category"],
+                second["category"],
+            )
         else:
             continue
         disagreements.append(
             Disagreement(
-                second["id"], differing_field, first_value, second_value, first["intent"], second["intent"]
+                second["id"],
+                differing_field,
+                first_value,
+                second_value,
+                first["intent"],
+                second["intent"],
             )
         )
 
     items = len(second_rows)
-    label_matches = sum(a == b for a, b in zip(first_labels, second_labels))
+    label_matches = sum(a == b for a, b in zip(first_labels, second_labels, strict=True))
     return AgreementReport(
         items=items,
         label_agreement=label_matches / items,
@@ -130,10 +144,14 @@ def format_report(report: AgreementReport) -> str:
 def main(argv: list[str] | None = None) -> None:
     """Print the agreement between the contrast set and its second pass."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--first", type=Path, default=CONTRAST_PATH, help="first-pass JSON lines file")
-    parser.add_argument("--second", type=Path, default=SECOND_PASS_PATH, help="second-pass JSON lines file")
+    parser.add_argument(
+        "--first", type=Path, default=CONTRAST_PATH, help="first-pass JSON lines file"
+    )
+    parser.add_argument(
+        "--second", type=Path, default=SECOND_PASS_PATH, help="second-pass JSON lines file"
+    )
     args = parser.parse_args(argv)
-    print(format_report(compute_agreement(args.first, args.second)))
+    sys.stdout.write(format_report(compute_agreement(args.first, args.second)) + "\n")
 
 
 if __name__ == "__main__":
