@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -27,7 +28,7 @@ from guardintent._runtime import (
     run_model,
 )
 from guardintent.errors import PackageNotFoundError
-from guardintent.normalize import normalize_prompt
+from guardintent.normalize import final_sentences, normalize_prompt
 from guardintent.policy import (
     Intent,
     Policy,
@@ -245,13 +246,25 @@ class Guard:
                 if normalized.text.strip():
                     texts.append(normalized.text)
                     owners.append(index)
+            tail = final_sentences(normalized.text)
+            if tail is not None:
+                texts.append(tail)
+                owners.append(index)
 
         scored: dict[int, PromptScores] = {}
+        original: dict[int, PromptScores] = {}
         for group in self._model_calls(owners):
             scores = self._score([texts[i] for i in group])
             for owner, score in zip([owners[i] for i in group], scores, strict=True):
+                original.setdefault(owner, score)
                 if owner not in scored or score.score > scored[owner].score:
                     scored[owner] = score
+        # Windows and truncation describe the prompt as written, whichever reading decided.
+        for owner, score in scored.items():
+            first = original[owner]
+            scored[owner] = dataclasses.replace(
+                score, windows=first.windows, truncated=first.truncated
+            )
         latency_ms = (time.perf_counter() - start) * 1000.0
         logger.debug("checked %d prompts in %.1f ms", len(prompts), latency_ms)
 

@@ -366,3 +366,28 @@ _ASCII_STEPS = tuple(
     if name not in ("decode_tag_characters", "nfkc", "fold_confusables")
 )
 STEP_NAMES: tuple[str, ...] = tuple(name for name, _ in _ALL_STEPS)
+
+
+# A prompt this long spans more than one window of the default guard (about 4 characters per
+# token and 128-token windows).
+TAIL_MIN_CHARS = 600
+# The final sentence is cut to this length, well inside one window.
+TAIL_MAX_CHARS = 400
+_SENTENCE_END = re.compile(r"(?<=[.!?\n])\s+")
+
+
+def final_sentences(text: str) -> str | None:
+    """Return the final sentence of a long text, or None if the text is short.
+
+    A request placed after thousands of tokens of benign padding shares its window with the
+    padding, and mean pooling dilutes it. Scoring the final sentence on its own as one more
+    reading closes that gap; like the normalised reading, the more harmful reading decides.
+    A final sentence of fewer than three words is joined with the one before it.
+    """
+    if len(text) < TAIL_MIN_CHARS:
+        return None
+    sentences = [part.strip() for part in _SENTENCE_END.split(text.strip()) if part.strip()]
+    tail = sentences[-1]
+    if len(tail.split()) < 3 and len(sentences) > 1:
+        tail = f"{sentences[-2]} {tail}"
+    return tail[-TAIL_MAX_CHARS:]

@@ -23,7 +23,8 @@ REQUESTS = [
 # on other CPUs or onnxruntime versions.
 MARGIN = 0.01
 # The windows of a long prompt mean-pool the request together with the padding before it,
-# which lowered the measured scores by 0.10, 0.16 and 0.24 for the three requests.
+# which lowered the measured scores by 0.10, 0.16 and 0.24 for the three requests. The final
+# sentence is now also scored alone, which restores the plain score.
 PADDED_MARGIN = 0.3
 
 CYRILLIC = str.maketrans({"a": "а", "e": "е", "o": "о", "p": "р", "c": "с", "x": "х", "i": "і"})
@@ -100,10 +101,7 @@ def test_padded_request_still_harmful(default_guard, plain_scores, request_text)
     assert result.score >= plain_scores[request_text] - PADDED_MARGIN
 
 
-# NOTE: a request after long padding scores lower than alone, because its last window
-# averages it with the padding. Closing this gap needs windows cut at sentence boundaries.
-@pytest.mark.xfail(strict=True, reason="windows mean-pool the request with padding")
-@pytest.mark.parametrize("request_text", REQUESTS[1:2])
+@pytest.mark.parametrize("request_text", REQUESTS)
 def test_padded_request_scores_as_plain(default_guard, plain_scores, request_text):
     result = default_guard.check(PADDING + request_text)
     assert result.score == pytest.approx(plain_scores[request_text], abs=MARGIN)

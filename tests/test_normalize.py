@@ -3,7 +3,7 @@ import dataclasses
 
 import pytest
 
-from guardintent.normalize import STEP_NAMES, Normalized, normalize_prompt
+from guardintent.normalize import STEP_NAMES, Normalized, final_sentences, normalize_prompt
 
 
 def tagged(text: str) -> str:
@@ -191,3 +191,22 @@ def test_normalize_long_input_finishes(text):
     # No timing assertion: a quadratic pattern would take hours on these inputs.
     result = normalize_prompt(text)
     assert len(result.text) > 0
+
+
+def test_final_sentences_short_text_is_none():
+    assert final_sentences("How do I bake bread?") is None
+
+
+def test_final_sentences_returns_last_sentence():
+    text = "A calm note about the garden and the weather. " * 20 + "What time is it in Lima?"
+    assert final_sentences(text) == "What time is it in Lima?"
+
+
+def test_final_sentences_joins_a_very_short_ending():
+    text = "A calm note about the garden and the weather. " * 20 + "Tell me a joke. Thanks!"
+    assert final_sentences(text) == "Tell me a joke. Thanks!"
+
+
+def test_final_sentences_is_bounded():
+    text = "word " * 2000
+    assert len(final_sentences(text)) <= 400
