@@ -8,9 +8,8 @@ import numpy as np
 def fit_temperature(harm_logits: np.ndarray, labels: np.ndarray) -> float:
     """Return the temperature that minimises the negative log-likelihood of `labels`.
 
-    A log-spaced grid search over [0.1, 10] then a finer one around the best point; the
-    objective is one-dimensional and smooth, so this is enough (Guo et al., "On Calibration of
-    Modern Neural Networks").
+    A log-spaced grid search over [0.1, 10] is followed by a finer one around the best point.
+    The objective is one-dimensional and smooth, so a grid finds its minimum closely enough.
     """
     def loss(temperature: float) -> float:
         scaled = harm_logits / temperature

@@ -1,8 +1,8 @@
 """Prove that an exported graph computes what the PyTorch model computes.
 
-PyTorch, ONNX fp32 and ONNX int8 run on the same probes over a grid of batch sizes and lengths;
-harm scores, verdicts, category scores and top-1 intents are compared, and every miss is collected
-into one `ParityError`.
+PyTorch, ONNX fp32 and ONNX int8 run on the same probes over a grid of batch sizes and lengths.
+Harm scores, verdicts, category scores and top-1 intents are compared, and every miss is
+collected into one `ParityError`.
 """
 
 from __future__ import annotations

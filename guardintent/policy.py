@@ -87,7 +87,7 @@ def default_intent_threshold(bank: np.ndarray) -> float:
     if count < 2:
         return FALLBACK_INTENT_THRESHOLD
     if count > _THRESHOLD_SAMPLE:
-        # All pairs of a 5,000-intent bank took about 1 s at every load; evenly spaced rows
+        # All pairs of a 5,000-intent bank took about 1 s at every load. Evenly spaced rows
         # keep the estimate deterministic at a small fraction of the cost.
         bank = bank[np.linspace(0, count - 1, _THRESHOLD_SAMPLE).round().astype(int)]
         count = _THRESHOLD_SAMPLE

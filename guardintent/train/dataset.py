@@ -122,7 +122,7 @@ class TokenisedExamples:
         """Group indices into batches of similar length, in a seeded random order.
 
         Indices are shuffled, cut into chunks of 50 batches, sorted by length inside each chunk
-        and cut into batches; the batches are then shuffled, so padding stays small while the
+        and cut into batches. The batches are then shuffled, so padding stays small while the
         order still varies by epoch.
         """
         rng = random.Random(seed * 1_000_003 + epoch)
@@ -143,7 +143,7 @@ class TokenisedExamples:
     def collate(self, indices: list[int]) -> Batch:
         """Pad one batch's windows to the longest and gather its distinct intents."""
         windows = [(row, w) for row, i in enumerate(indices) for w in self.prompt_windows[i]]
-        input_ids, attention_mask = _pad([w for _, w in windows])
+        input_ids, attention_mask = pad_sequences([w for _, w in windows])
         window_owner = torch.tensor([row for row, _ in windows])
         examples = [self.examples[i] for i in indices]
         labels = torch.tensor([LABELS.index(e.label) for e in examples])
@@ -156,13 +156,14 @@ class TokenisedExamples:
                 category_mask[row] = 0.0  # a harmful prompt of unknown category teaches nothing
         distinct = sorted({self.intent_lookup[e.intent] for e in examples})
         position = {intent: slot for slot, intent in enumerate(distinct)}
-        intent_ids, intent_mask = _pad([self.intent_tokens[i] for i in distinct])
+        intent_ids, intent_mask = pad_sequences([self.intent_tokens[i] for i in distinct])
         intent_index = torch.tensor([position[self.intent_lookup[e.intent]] for e in examples])
         return Batch(input_ids, attention_mask, window_owner, labels, category_targets,
                      category_mask, intent_ids, intent_mask, intent_index)
 
 
-def _pad(sequences: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+def pad_sequences(sequences: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pad token id lists with zeros to the longest one; return the ids and attention mask."""
     width = max(len(sequence) for sequence in sequences)
     ids = np.zeros((len(sequences), width), dtype=np.int64)
     mask = np.zeros((len(sequences), width), dtype=np.int64)

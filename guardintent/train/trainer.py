@@ -2,8 +2,9 @@
 
 Loss = harm cross-entropy + category BCE + InfoNCE between each prompt's intent embedding and the
 intent tower's embedding of its intent description (the batch's other intents are negatives).
-Runs under accelerate, so the same code runs on one CPU or several GPUs; checkpoints are written
-atomically every `save_every` steps and a rerun with the same output folder resumes from the last.
+Runs under accelerate, so the same code runs on one CPU or several GPUs. Checkpoints are written
+atomically every `save_every` steps, and a rerun with the same output folder resumes from the
+newest one.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from guardintent.train.dataset import (
     IntentBank,
     TokenisedExamples,
     load_tokenizer,
+    pad_sequences,
     split_validation,
 )
 from guardintent.train.model import GuardModelConfig, IntentGuardModel
@@ -203,12 +205,7 @@ def predict_harm(model: IntentGuardModel, prompts: list[str], tokenizer: object,
     scores = []
     for start in range(0, len(prompts), batch_size):
         encodings = tokenizer.encode_batch(prompts[start:start + batch_size])
-        width = max(len(e.ids) for e in encodings)
-        ids = torch.zeros(len(encodings), width, dtype=torch.long)
-        mask = torch.zeros(len(encodings), width, dtype=torch.long)
-        for row, encoding in enumerate(encodings):
-            ids[row, :len(encoding.ids)] = torch.tensor(encoding.ids)
-            mask[row, :len(encoding.ids)] = 1
+        ids, mask = pad_sequences([encoding.ids for encoding in encodings])
         logits = model(ids, mask).harm_logits
         scores.append(torch.softmax(logits, dim=-1)[:, 1].numpy())
     return np.concatenate(scores)
