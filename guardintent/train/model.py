@@ -107,6 +107,21 @@ class IntentGuardModel(nn.Module):
         )
         return cls(encoder, config)
 
+    def keep_layers(self, count: int) -> None:
+        """Shrink the encoder to `count` of its layers, evenly spaced and ending at the last.
+
+        This is how a student starts: all-MiniLM-L6-v2 cut to 3 layers keeps layers 2, 4 and 6,
+        as DistilBERT kept every other layer of its teacher.
+        """
+        layers = self.encoder.encoder.layer
+        if not 1 <= count <= len(layers):
+            raise ValueError(f"cannot keep {count} layers of an encoder with {len(layers)}; "
+                             f"pass a count from 1 to {len(layers)}")
+        step = len(layers) / count
+        kept = [round(step * (index + 1)) - 1 for index in range(count)]
+        self.encoder.encoder.layer = nn.ModuleList(layers[index] for index in kept)
+        self.encoder.config.num_hidden_layers = count
+
     def save(self, folder: Path) -> None:
         """Write weights (safetensors), the guard config and the encoder config into `folder`."""
         from safetensors.torch import save_file

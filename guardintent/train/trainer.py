@@ -1,10 +1,11 @@
-"""Supervised intent-aware training (`guardintent train --regime sft`).
+"""The training loop of `guardintent train`, for every regime (see `objectives`).
 
-Loss = harm cross-entropy + category BCE + InfoNCE between each prompt's intent embedding and the
-intent tower's embedding of its intent description (the batch's other intents are negatives).
-Runs under accelerate, so the same code runs on one CPU or several GPUs. Checkpoints are written
-atomically every `save_every` steps, and a rerun with the same output folder resumes from the
-newest one.
+sft: harm cross-entropy + category BCE + InfoNCE between each prompt's intent embedding and the
+intent tower's embedding of its intent description. distill: a teacher guard package's harm
+probability and intent distribution. dpo and grpo: start from a trained model, which stays
+frozen as the reference. Runs under accelerate, so the same code runs on one CPU or several
+GPUs. Checkpoints are written atomically every `save_every` steps, and a rerun with the same
+output folder resumes from the newest one.
 """
 
 from __future__ import annotations
@@ -21,21 +22,25 @@ import numpy as np
 import torch
 from accelerate import Accelerator
 from accelerate.utils import set_seed
-from torch import nn
-from torch.nn import functional as F  # noqa: N812
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
 from guardintent.data.schema import Example
 from guardintent.train.dataset import (
-    Batch,
     IntentBank,
     TokenisedExamples,
     load_tokenizer,
     pad_sequences,
     split_validation,
 )
-from guardintent.train.model import GuardModelConfig, IntentGuardModel
+from guardintent.train.model import GuardModelConfig, IntentGuardModel, mean_pool
+from guardintent.train.objectives import (
+    DistillObjective,
+    DPOObjective,
+    GRPOObjective,
+    LossWeights,
+    SFTObjective,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -67,45 +72,25 @@ class TrainConfig:
     save_every: int = 100
     log_every: int = 10
     max_steps: int | None = None
+    regime: str = "sft"
+    init: Path | None = None
+    layers: int | None = None
+    teacher: Path | None = None
+    verdict_only: bool = False
+    extra_intents: int = 0
+    distill_alpha: float = 0.5
+    dpo_beta: float = 0.1
+    grpo_group_size: int = 4
+    kl_weight: float = 0.05
 
-
-class SFTObjective(nn.Module):
-    """The SFT loss as a module, so accelerate/DDP can wrap one forward call per step."""
-
-    def __init__(self, model: IntentGuardModel, config: TrainConfig) -> None:
-        super().__init__()
-        self.model = model
-        self.category_weight = config.category_weight
-        self.intent_weight = config.intent_weight
-
-    def forward(self, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
-        """Return the weighted loss of one batch and its parts.
-
-        Each example is represented by its most harmful window (multiple-instance learning), the
-        same rule the client applies: a benign example teaches all its windows to stay benign,
-        a harmful one needs only one harmful window.
-        """
-        output = self.model(batch.input_ids, batch.attention_mask)
-        best = most_harmful_window(output.harm_logits, batch.window_owner, len(batch.labels))
-        harm = F.cross_entropy(output.harm_logits[best], batch.labels)
-        per_item = F.binary_cross_entropy_with_logits(
-            output.category_logits[best], batch.category_targets, reduction="none").mean(dim=1)
-        mask = batch.category_mask
-        category = (per_item * mask).sum() / mask.sum().clamp(min=1.0)
-        intents = self.model.embed_intents(batch.intent_ids, batch.intent_mask)
-        similarity = self.model.config.intent_scale * output.intent_embedding[best] @ intents.T
-        intent = F.cross_entropy(similarity, batch.intent_index)
-        total = harm + self.category_weight * category + self.intent_weight * intent
-        return total, {"harm": harm.item(), "category": category.item(), "intent": intent.item()}
-
-
-def most_harmful_window(harm_logits: torch.Tensor, owner: torch.Tensor, examples: int
-                        ) -> torch.Tensor:
-    """Return, for each example, the row of its window with the largest harmful margin."""
-    margin = (harm_logits[:, 1] - harm_logits[:, 0]).detach()
-    table = torch.full((examples, len(owner)), float("-inf"), device=margin.device)
-    table[owner, torch.arange(len(owner), device=margin.device)] = margin
-    return table.argmax(dim=1)
+    @property
+    def regime_name(self) -> str:
+        """Return the regime with its variant, as the data card records it."""
+        if self.regime == "sft" and self.intent_weight == 0:
+            return "sft-intent-free"
+        if self.regime == "distill" and self.verdict_only:
+            return "distill-verdict-only"
+        return self.regime
 
 
 def train(config: TrainConfig, examples: list[Example], data_card: dict[str, object]) -> Path:
@@ -114,16 +99,24 @@ def train(config: TrainConfig, examples: list[Example], data_card: dict[str, obj
     accelerator = Accelerator()
     train_examples, validation = split_validation(examples, config.validation_share, config.seed)
     bank = IntentBank.from_examples(examples)
-    tokenizer = load_tokenizer(config.base_model / "tokenizer.json", config.max_length,
+    tokenizer = load_tokenizer(_tokenizer_folder(config) / "tokenizer.json", config.max_length,
                                config.window_stride)
+    teacher = None
+    if config.regime == "distill":
+        from guardintent.train.teacher import label_with_guard
+
+        if config.teacher is None:
+            raise ValueError("the distill regime needs a teacher guard package; pass --teacher")
+        teacher = label_with_guard(config.teacher, train_examples, bank.texts, _categories(),
+                                   cache_dir=config.output_dir / "cache")
+        logger.info("teacher verdicts agree with the labels on %s", teacher.summary())
+    judge = _judge_embeddings(config, bank.texts) if config.regime == "grpo" else None
     data = TokenisedExamples(train_examples, tokenizer, _categories(), bank.texts,
-                             cache_dir=config.output_dir / "cache", max_windows=config.max_windows)
-    model_config = GuardModelConfig(base_model=str(config.base_model),
-                                    embedding_dim=config.embedding_dim,
-                                    max_length=config.max_length,
-                                    window_stride=config.window_stride)
-    model = IntentGuardModel.from_pretrained_encoder(config.base_model, model_config)
-    objective = SFTObjective(model, config)
+                             cache_dir=config.output_dir / "cache", max_windows=config.max_windows,
+                             intent_priors=bank.harm_priors, teacher=teacher,
+                             judge_embeddings=judge)
+    model = _initial_model(config)
+    objective = _objective(config, model)
 
     steps_per_epoch = math.ceil(len(train_examples) / config.batch_size)
     steps_per_epoch = math.ceil(steps_per_epoch / accelerator.num_processes)
@@ -150,7 +143,8 @@ def train(config: TrainConfig, examples: list[Example], data_card: dict[str, obj
         for indices in mine[offset:]:
             if step >= total_steps:
                 break
-            batch = _to_device(data.collate(indices), accelerator.device)
+            batch = data.collate(indices, config.extra_intents, config.seed * 1_000_003 + step)
+            batch = batch.to(accelerator.device)
             loss, parts = objective(batch)
             accelerator.backward(loss)
             accelerator.clip_grad_norm_(objective.parameters(), 1.0)
@@ -160,9 +154,8 @@ def train(config: TrainConfig, examples: list[Example], data_card: dict[str, obj
             step += 1
             progress.update(1)
             if step % config.log_every == 0:
-                logger.info("step %d/%d loss %.4f harm %.4f category %.4f intent %.4f",
-                            step, total_steps, loss.item(), parts["harm"], parts["category"],
-                            parts["intent"])
+                logger.info("step %d/%d loss %.4f %s", step, total_steps, loss.item(),
+                            " ".join(f"{name} {value:.4f}" for name, value in parts.items()))
             if step % config.save_every == 0 or step == total_steps:
                 _save_checkpoint(accelerator, config.output_dir, step)
     progress.close()
@@ -173,11 +166,14 @@ def train(config: TrainConfig, examples: list[Example], data_card: dict[str, obj
         trained = accelerator.unwrap_model(objective).model.eval()
         metrics = validation_metrics(trained, validation, tokenizer)
         card = dict(data_card)
-        card["training"] = {**_json_ready(asdict(config)), "regime": "sft", "steps": total_steps,
+        card["training"] = {**_json_ready(asdict(config)), "regime": config.regime_name,
+                            "steps": total_steps,
                             "train_examples": len(train_examples),
                             "validation_examples": len(validation),
                             "seconds_this_run": round(elapsed, 1), "validation": metrics,
                             "torch": torch.__version__}
+        if teacher is not None:
+            card["training"]["teacher_agreement"] = teacher.summary()
         _save_final(trained, final, config, bank, card, validation)
         logger.info("final model written to %s (validation %s)", final, metrics)
     return final
@@ -227,8 +223,66 @@ def _optimizer(model: IntentGuardModel, config: TrainConfig) -> torch.optim.Opti
     )
 
 
-def _to_device(batch: Batch, device: torch.device) -> Batch:
-    return Batch(**{name: value.to(device) for name, value in vars(batch).items()})
+def _tokenizer_folder(config: TrainConfig) -> Path:
+    return config.init if config.init is not None else config.base_model
+
+
+def _initial_model(config: TrainConfig) -> IntentGuardModel:
+    """Build the model to train: from a trained folder (`init`) or the pretrained encoder."""
+    if config.init is not None:
+        model = IntentGuardModel.load(config.init).train()
+    else:
+        model_config = GuardModelConfig(base_model=str(config.base_model),
+                                        embedding_dim=config.embedding_dim,
+                                        max_length=config.max_length,
+                                        window_stride=config.window_stride)
+        model = IntentGuardModel.from_pretrained_encoder(config.base_model, model_config)
+    if config.layers is not None:
+        model.keep_layers(config.layers)
+    return model
+
+
+def _objective(config: TrainConfig, model: IntentGuardModel) -> torch.nn.Module:
+    weights = LossWeights(category=config.category_weight, intent=config.intent_weight)
+    if config.regime == "sft":
+        return SFTObjective(model, weights)
+    if config.regime == "distill":
+        return DistillObjective(model, weights, alpha=config.distill_alpha,
+                                verdict_only=config.verdict_only)
+    if config.regime not in ("dpo", "grpo"):
+        raise ValueError(f"unknown regime {config.regime!r}; use sft, distill, dpo or grpo")
+    if config.init is None:
+        raise ValueError(f"the {config.regime} regime starts from a trained model, which also "
+                         "serves as its reference; pass --init FOLDER (a trained final folder)")
+    reference = IntentGuardModel.load(config.init)
+    if config.layers is not None:
+        reference.keep_layers(config.layers)
+    if config.regime == "dpo":
+        return DPOObjective(model, reference, weights, beta=config.dpo_beta)
+    return GRPOObjective(model, reference, weights, group_size=config.grpo_group_size,
+                         kl_weight=config.kl_weight)
+
+
+@torch.no_grad()
+def _judge_embeddings(config: TrainConfig, texts: list[str], batch_size: int = 128
+                      ) -> np.ndarray:
+    """Embed intent texts with the frozen pretrained encoder (mean pooled, unit rows).
+
+    The judge stays fixed through training, so GRPO's faithfulness reward cannot drift with
+    the policy.
+    """
+    from transformers import AutoModel
+
+    encoder = AutoModel.from_pretrained(str(config.base_model), local_files_only=True,
+                                        add_pooling_layer=False).eval()
+    tokenizer = load_tokenizer(config.base_model / "tokenizer.json", config.max_length)
+    rows = []
+    for start in range(0, len(texts), batch_size):
+        encodings = tokenizer.encode_batch(texts[start:start + batch_size])
+        ids, mask = pad_sequences([encoding.ids for encoding in encodings])
+        pooled = mean_pool(encoder(input_ids=ids, attention_mask=mask)[0], mask)
+        rows.append(torch.nn.functional.normalize(pooled, dim=-1).numpy())
+    return np.concatenate(rows).astype(np.float32)
 
 
 def _resume(accelerator: Accelerator, output_dir: Path) -> int:
@@ -268,7 +322,7 @@ def _save_final(model: IntentGuardModel, final: Path, config: TrainConfig, bank:
     temporary = final.with_name(final.name + ".partial")
     shutil.rmtree(temporary, ignore_errors=True)
     model.save(temporary)
-    tokenizer = load_tokenizer(config.base_model / "tokenizer.json", config.max_length)
+    tokenizer = load_tokenizer(_tokenizer_folder(config) / "tokenizer.json", config.max_length)
     tokenizer.no_truncation()
     tokenizer.save(str(temporary / "tokenizer.json"))
     (temporary / "intents.json").write_text(json.dumps(bank.to_json(), indent=1) + "\n")

@@ -1,0 +1,134 @@
+"""Teacher targets for the distill regime, read from an exported guard package.
+
+A teacher labels every training prompt with its harm probability (softmax at temperature 1,
+before calibration), its hazard-category probabilities and its intent embedding, and embeds
+every intent of the training bank with its intent tower. The student then learns the teacher's
+harm probability and its intent distribution over the candidates of each batch. A teacher
+target is used only where the teacher's verdict agrees with the source label. `agrees` marks
+those examples, and their count is logged and stored in the data card.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from guardintent._runtime import encode_windows, reduce_windows, run_model
+from guardintent.data.schema import Example
+from guardintent.guard import Guard
+
+logger = logging.getLogger(__name__)
+
+_FIELDS = ("harm", "categories", "prompt_embeddings", "intent_embeddings", "agrees")
+
+
+@dataclass(frozen=True)
+class TeacherTargets:
+    """A teacher's view of the training examples (rows) and of the intent bank."""
+
+    harm: np.ndarray  # float32 [examples], P(harmful) before calibration
+    categories: np.ndarray  # float32 [examples, categories]
+    prompt_embeddings: np.ndarray  # float32 [examples, dim], unit rows
+    intent_embeddings: np.ndarray  # float32 [bank intents, dim], unit rows
+    agrees: np.ndarray  # bool [examples], teacher verdict equals the source label
+    scale: float  # logit scale of the teacher's intent distribution
+
+    def intent_probabilities(self, rows: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+        """Return the teacher's distribution over `candidates` (bank rows) for example `rows`."""
+        logits = self.scale * self.prompt_embeddings[rows] @ self.intent_embeddings[candidates].T
+        logits -= logits.max(axis=1, keepdims=True)
+        weights = np.exp(logits)
+        return weights / weights.sum(axis=1, keepdims=True)
+
+    def summary(self) -> dict[str, object]:
+        """Return counts for the data card: examples, agreeing ones, and the share."""
+        kept = int(self.agrees.sum())
+        return {"examples": len(self.agrees), "kept": kept,
+                "kept_share": round(kept / max(len(self.agrees), 1), 4)}
+
+    def save(self, path: Path) -> None:
+        """Write the targets as one .npz file, atomically."""
+        temporary = path.with_name(path.name + ".partial.npz")
+        np.savez(temporary, scale=np.float32(self.scale),
+                 **{name: getattr(self, name) for name in _FIELDS})
+        os.replace(temporary, path)
+
+    @classmethod
+    def load(cls, path: Path) -> TeacherTargets:
+        """Read targets written by `save`."""
+        with np.load(path) as values:
+            return cls(scale=float(values["scale"]), **{name: values[name] for name in _FIELDS})
+
+
+def label_with_guard(package: Path, examples: list[Example], intent_texts: list[str],
+                     categories: list[str], cache_dir: Path | None = None, threads: int = 1,
+                     log_every: int = 1000) -> TeacherTargets:
+    """Label `examples` and embed `intent_texts` with the guard package at `package`.
+
+    Category columns follow `categories`. A category the teacher does not have gets
+    probability 0.
+
+    Results are cached in `cache_dir` under a hash of the package's manifest, the examples'
+    ids and prompts, and the intents, so a resumed run does not label again.
+    """
+    guard = Guard(package, threads=threads)
+    cache = None
+    if cache_dir is not None:
+        fingerprint = _fingerprint(guard, examples, intent_texts + ["\0"] + categories)
+        cache = cache_dir / f"teacher-{fingerprint}.npz"
+        if cache.exists():
+            return TeacherTargets.load(cache)
+
+    package_data = guard._package
+    harm, category_rows, embeddings = [], [], []
+    for number, example in enumerate(examples, start=1):
+        # One call per prompt: a dynamically quantised graph's scores depend on its batch.
+        windows = encode_windows(package_data.tokenizer, [example.prompt], package_data.pad_id)
+        outputs = run_model(package_data.session, windows,
+                            ["harm_logits", "category_logits", "intent_embedding"])
+        (scores,) = reduce_windows(outputs, windows, 1.0, package_data.harmful_index)
+        harm.append(scores.score)
+        category_rows.append(scores.category_probabilities)
+        embeddings.append(scores.intent_embedding)
+        if number % log_every == 0 or number == len(examples):
+            logger.info("teacher labelled %d/%d examples", number, len(examples))
+    harm_array = np.asarray(harm, dtype=np.float32)
+    labels = np.array([example.label == "harmful" for example in examples])
+    targets = TeacherTargets(
+        harm=harm_array,
+        categories=_reorder(np.asarray(category_rows, dtype=np.float32),
+                            [spec.id for spec in guard.manifest.categories], categories),
+        prompt_embeddings=np.asarray(embeddings, dtype=np.float32),
+        intent_embeddings=guard.embed_intents(list(intent_texts)),
+        agrees=(harm_array >= 0.5) == labels,
+        scale=guard.manifest.intent_scale,
+    )
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        targets.save(cache)
+    return targets
+
+
+def _reorder(values: np.ndarray, source: list[str], target: list[str]) -> np.ndarray:
+    """Return `values` with columns named by `source` rearranged into `target`'s order."""
+    result = np.zeros((len(values), len(target)), dtype=np.float32)
+    for column, name in enumerate(target):
+        if name in source:
+            result[:, column] = values[:, source.index(name)]
+    return result
+
+
+def _fingerprint(guard: Guard, examples: list[Example], intent_texts: list[str]) -> str:
+    digest = hashlib.sha256(json.dumps(guard.manifest.files, sort_keys=True).encode())
+    for example in examples:
+        digest.update(f"{example.id}\0{example.label}\0".encode("utf-8", "surrogatepass"))
+        digest.update(example.prompt.encode("utf-8", "surrogatepass") + b"\0")
+    for text in intent_texts:
+        digest.update(text.encode("utf-8", "surrogatepass") + b"\1")
+    return digest.hexdigest()[:16]

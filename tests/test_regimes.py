@@ -1,0 +1,316 @@
+"""The distill, dpo and grpo regimes, the intent-free baseline and smaller students."""
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from guardintent.taxonomy import CATEGORY_IDS  # noqa: E402
+from guardintent.train.cli import main as train_main  # noqa: E402
+from guardintent.train.cli import read_train_file  # noqa: E402
+from guardintent.train.dataset import (  # noqa: E402
+    IntentBank,
+    TokenisedExamples,
+    load_tokenizer,
+)
+from guardintent.train.model import IntentGuardModel  # noqa: E402
+from guardintent.train.objectives import (  # noqa: E402
+    DistillObjective,
+    DPOObjective,
+    GRPOObjective,
+    LossWeights,
+    pick_rejected,
+    wrong_verdict,
+)
+from guardintent.train.teacher import TeacherTargets, label_with_guard  # noqa: E402
+from guardintent.train.trainer import TrainConfig, _judge_embeddings, train  # noqa: E402
+from tests._toy_training import TRAIN_SETTINGS  # noqa: E402
+
+
+def _toy_data(tiny_encoder, toy_train_file, **kwargs):
+    examples = read_train_file(toy_train_file)
+    tokenizer = load_tokenizer(tiny_encoder / "tokenizer.json", TRAIN_SETTINGS["max_length"],
+                               TRAIN_SETTINGS["window_stride"])
+    bank = IntentBank.from_examples(examples)
+    data = TokenisedExamples(examples, tokenizer, list(CATEGORY_IDS), bank.texts,
+                             intent_priors=bank.harm_priors, **kwargs)
+    return examples, bank, data
+
+
+def _card(final):
+    return json.loads((final / "data_card.json").read_text())["training"]
+
+
+def _optimise(objective, data, steps, seed=0, extra_intents=4):
+    """Run `steps` Adam steps of `objective` on batches of 16 toy examples."""
+    optimizer = torch.optim.Adam(objective.parameters(), lr=3e-3)
+    objective.train()
+    history = []
+    for step in range(steps):
+        for indices in data.batch_order(16, seed, step):
+            batch = data.collate(indices, extra_intents, step)
+            loss, parts = objective(batch)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            history.append(parts)
+    return history
+
+
+@pytest.fixture(scope="module")
+def teacher_targets(tiny_package, tiny_encoder, toy_train_file, tmp_path_factory):
+    examples = read_train_file(toy_train_file)
+    bank = IntentBank.from_examples(examples)
+    cache = tmp_path_factory.mktemp("teacher")
+    targets = label_with_guard(tiny_package, examples, bank.texts, list(CATEGORY_IDS),
+                               cache_dir=cache)
+    return targets, cache
+
+
+def test_teacher_targets_shapes(teacher_targets, toy_train_file):
+    targets, _ = teacher_targets
+    examples = read_train_file(toy_train_file)
+    assert targets.harm.shape == (len(examples),)
+    assert targets.categories.shape == (len(examples), len(CATEGORY_IDS))
+    assert targets.prompt_embeddings.shape[0] == len(examples)
+    assert np.all((targets.harm >= 0) & (targets.harm <= 1))
+    labels = np.array([e.label == "harmful" for e in examples])
+    assert np.array_equal(targets.agrees, (targets.harm >= 0.5) == labels)
+
+
+def test_teacher_categories_follow_names(teacher_targets, tiny_package):
+    from tests._tiny import CATEGORIES
+
+    names = [category["id"] for category in CATEGORIES]
+    targets, _ = teacher_targets
+    for column, name in enumerate(CATEGORY_IDS):
+        if name not in names:
+            assert np.all(targets.categories[:, column] == 0.0)
+    shared = [CATEGORY_IDS.index(name) for name in names if name in CATEGORY_IDS]
+    assert shared
+    assert np.any(targets.categories[:, shared] > 0.0)
+
+
+def test_teacher_summary_counts(teacher_targets):
+    targets, _ = teacher_targets
+    summary = targets.summary()
+    assert summary["examples"] == len(targets.agrees)
+    assert summary["kept"] == int(targets.agrees.sum())
+
+
+def test_teacher_cache_round_trip(teacher_targets, tiny_package, toy_train_file):
+    targets, cache = teacher_targets
+    files = list(cache.glob("teacher-*.npz"))
+    assert len(files) == 1
+    loaded = TeacherTargets.load(files[0])
+    assert np.array_equal(loaded.harm, targets.harm)
+    assert loaded.scale == pytest.approx(targets.scale)
+
+
+def test_teacher_intent_probabilities_normalised(teacher_targets):
+    targets, _ = teacher_targets
+    probabilities = targets.intent_probabilities(np.array([0, 3]), np.array([0, 1, 2]))
+    assert probabilities.shape == (2, 3)
+    assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_collate_extra_intents_deterministic(tiny_encoder, toy_train_file):
+    _, bank, data = _toy_data(tiny_encoder, toy_train_file)
+    first = data.collate([0, 1, 2], extra_intents=3, seed=7)
+    again = data.collate([0, 1, 2], extra_intents=3, seed=7)
+    other = data.collate([0, 1, 2], extra_intents=3, seed=8)
+    own = len({e for e in (data.examples[i].intent for i in (0, 1, 2))})
+    assert first.intent_ids.shape[0] == own + 3
+    assert torch.equal(first.intent_ids, again.intent_ids)
+    assert len(bank.texts) > own + 3
+    assert first.intent_priors.shape == (own + 3,)
+    assert not torch.equal(first.intent_ids, other.intent_ids) or len(bank.texts) == own + 3
+
+
+def test_collate_judge_similarity(tiny_encoder, toy_train_file):
+    examples = read_train_file(toy_train_file)
+    bank = IntentBank.from_examples(examples)
+    judge = np.eye(len(bank.texts), dtype=np.float32)
+    _, _, data = _toy_data(tiny_encoder, toy_train_file, judge_embeddings=judge)
+    batch = data.collate([0, 1, 2, 3], extra_intents=2, seed=0)
+    rows = torch.arange(4)
+    # Under an identity judge, each example is similar to its own intent only.
+    assert torch.all(batch.judge_similarity[rows, batch.intent_index] == 1.0)
+    assert float(batch.judge_similarity.sum()) == 4.0
+
+
+def test_wrong_verdict_and_rejected(tiny_encoder, toy_train_file):
+    _, _, data = _toy_data(tiny_encoder, toy_train_file)
+    batch = data.collate(list(range(8)), extra_intents=4, seed=0)
+    flips = wrong_verdict(batch)
+    harmful = batch.labels == 1
+    implies = batch.intent_priors >= 0.5
+    assert torch.equal(flips, implies[None, :] != harmful[:, None])
+    uniform = torch.zeros(len(batch.labels), batch.intent_ids.shape[0])
+    rejected = pick_rejected(uniform, batch)
+    assert torch.all(rejected != batch.intent_index)
+    # With equal reference scores, an intent of the other verdict is always rejected.
+    assert torch.all(flips[torch.arange(len(rejected)), rejected])
+
+
+def test_distill_loss_falls(tiny_encoder, toy_train_file, teacher_targets):
+    targets, _ = teacher_targets
+    _, _, data = _toy_data(tiny_encoder, toy_train_file, teacher=targets)
+    torch.manual_seed(0)
+    model = _fresh_model(tiny_encoder)
+    objective = DistillObjective(model, LossWeights())
+    history = _optimise(objective, data, steps=12)
+    assert history[-1]["harm"] < history[0]["harm"]
+    assert history[-1]["intent"] < history[0]["intent"]
+
+
+def test_distill_verdict_only_parts(tiny_encoder, toy_train_file, teacher_targets):
+    targets, _ = teacher_targets
+    _, _, data = _toy_data(tiny_encoder, toy_train_file, teacher=targets)
+    objective = DistillObjective(_fresh_model(tiny_encoder), LossWeights(), verdict_only=True)
+    _, parts = objective(data.collate(list(range(8))))
+    assert set(parts) == {"harm"}
+
+
+def test_distill_needs_teacher(tiny_encoder, toy_train_file):
+    _, _, data = _toy_data(tiny_encoder, toy_train_file)
+    objective = DistillObjective(_fresh_model(tiny_encoder), LossWeights())
+    with pytest.raises(ValueError, match="teacher targets"):
+        objective(data.collate([0, 1]))
+
+
+def test_dpo_prefers_chosen(trained_checkpoint, tiny_encoder, toy_train_file):
+    _, _, data = _toy_data(tiny_encoder, toy_train_file)
+    torch.manual_seed(0)
+    objective = DPOObjective(IntentGuardModel.load(trained_checkpoint).train(),
+                             IntentGuardModel.load(trained_checkpoint), LossWeights(), beta=0.5)
+    before = _preference_margin(objective, data)
+    _optimise(objective, data, steps=15)
+    after = _preference_margin(objective, data)
+    assert after > before
+
+
+def _preference_margin(objective, data):
+    """Return the mean log-probability margin of chosen over reference-rejected intents."""
+    from guardintent.train.objectives import intent_log_probs, most_harmful_window
+
+    objective.eval()
+    margins = []
+    with torch.no_grad():
+        for indices in data.batch_order(16, 0, 0):
+            batch = data.collate(indices, 4, 0)
+            output = objective.model(batch.input_ids, batch.attention_mask)
+            best = most_harmful_window(output.harm_logits, batch.window_owner, len(batch.labels))
+            policy = intent_log_probs(objective.model, output.intent_embedding[best], batch)
+            rejected = pick_rejected(objective._reference_log_probs(batch), batch)
+            rows = torch.arange(len(rejected))
+            margins.append((policy[rows, batch.intent_index] - policy[rows, rejected]).mean())
+    return float(torch.stack(margins).mean())
+
+
+def test_grpo_reward_rises(trained_checkpoint, tiny_encoder, toy_train_file):
+    examples = read_train_file(toy_train_file)
+    bank = IntentBank.from_examples(examples)
+    config = TrainConfig(output_dir=tiny_encoder, base_model=tiny_encoder, max_length=16)
+    judge = _judge_embeddings(config, bank.texts)
+    _, _, data = _toy_data(tiny_encoder, toy_train_file, judge_embeddings=judge)
+    torch.manual_seed(0)
+    # A fresh policy reads intents poorly, so the reward has room to rise.
+    policy = _fresh_model(tiny_encoder)
+    objective = GRPOObjective(policy, _fresh_model(tiny_encoder), LossWeights(intent=5.0),
+                              group_size=8, kl_weight=0.0)
+    history = _optimise(objective, data, steps=30)
+    early = np.mean([parts["reward"] for parts in history[:8]])
+    late = np.mean([parts["reward"] for parts in history[-8:]])
+    assert late > early + 0.05
+
+
+def test_grpo_needs_judge(trained_checkpoint, tiny_encoder, toy_train_file):
+    _, _, data = _toy_data(tiny_encoder, toy_train_file)
+    objective = GRPOObjective(IntentGuardModel.load(trained_checkpoint).train(),
+                              IntentGuardModel.load(trained_checkpoint), LossWeights())
+    with pytest.raises(ValueError, match="judge"):
+        objective(data.collate([0, 1]))
+
+
+def test_reference_not_trained(trained_checkpoint):
+    reference = IntentGuardModel.load(trained_checkpoint)
+    objective = DPOObjective(IntentGuardModel.load(trained_checkpoint), reference, LossWeights())
+    names = [name for name, _ in objective.named_parameters()]
+    assert names
+    assert all(name.startswith("model.") for name in names)
+
+
+def _fresh_model(tiny_encoder):
+    from guardintent.train.model import GuardModelConfig
+
+    config = GuardModelConfig(base_model=str(tiny_encoder), embedding_dim=16, max_length=16,
+                              window_stride=4)
+    return IntentGuardModel.from_pretrained_encoder(tiny_encoder, config)
+
+
+def test_keep_layers_student(tiny_encoder):
+    model = _fresh_model(tiny_encoder)
+    kept = model.encoder.encoder.layer[1]
+    model.keep_layers(1)
+    assert len(model.encoder.encoder.layer) == 1
+    assert model.encoder.encoder.layer[0] is kept
+    assert model.encoder.config.num_hidden_layers == 1
+
+
+@pytest.mark.parametrize("count", [0, 3])
+def test_keep_layers_rejects_count(tiny_encoder, count):
+    with pytest.raises(ValueError, match=f"cannot keep {count} layers"):
+        _fresh_model(tiny_encoder).keep_layers(count)
+
+
+def _run(tiny_encoder, toy_train_file, out, **overrides):
+    settings = {**TRAIN_SETTINGS, "max_steps": 6, **overrides}
+    config = TrainConfig(output_dir=out, base_model=tiny_encoder, **settings)
+    return train(config, read_train_file(toy_train_file), {"source": "toy"})
+
+
+def test_train_distill_student(tiny_encoder, toy_train_file, tiny_package, tmp_path):
+    final = _run(tiny_encoder, toy_train_file, tmp_path / "run", regime="distill",
+                 teacher=tiny_package, layers=1, extra_intents=4)
+    card = _card(final)
+    assert card["regime"] == "distill"
+    assert card["teacher_agreement"]["examples"] == card["train_examples"]
+    assert json.loads((final / "config.json").read_text())["num_hidden_layers"] == 1
+    assert len(IntentGuardModel.load(final).encoder.encoder.layer) == 1
+
+
+def test_train_intent_free_card(tiny_encoder, toy_train_file, tmp_path):
+    final = _run(tiny_encoder, toy_train_file, tmp_path / "run", intent_weight=0.0,
+                 category_weight=0.0)
+    assert _card(final)["regime"] == "sft-intent-free"
+
+
+@pytest.mark.parametrize("regime", ["dpo", "grpo"])
+def test_train_from_init(regime, trained_checkpoint, tiny_encoder, toy_train_file, tmp_path):
+    final = _run(tiny_encoder, toy_train_file, tmp_path / "run", regime=regime,
+                 init=trained_checkpoint, extra_intents=4)
+    assert _card(final)["regime"] == regime
+    before = IntentGuardModel.load(trained_checkpoint).state_dict()
+    after = IntentGuardModel.load(final).state_dict()
+    assert any(not torch.equal(before[name], after[name]) for name in before)
+
+
+CLI_ERRORS = {
+    "distill_without_teacher": (["--regime", "distill"], "needs --teacher"),
+    "dpo_without_init": (["--regime", "dpo"], "needs --init"),
+    "grpo_without_init": (["--regime", "grpo"], "needs --init"),
+    "intent_free_distill": (["--regime", "distill", "--teacher", "x", "--intent-free"],
+                            "--intent-free applies to --regime sft only"),
+    "verdict_only_sft": (["--verdict-only"], "--verdict-only applies to --regime distill"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CLI_ERRORS))
+def test_cli_regime_errors(case, toy_train_file, tmp_path, capsys):
+    extra, message = CLI_ERRORS[case]
+    with pytest.raises(SystemExit):
+        train_main(["--train-file", str(toy_train_file), "--out", str(tmp_path / "o"), *extra])
+    assert message in capsys.readouterr().err
