@@ -1,16 +1,19 @@
 """Intent sentences and hazard categories derived from source metadata.
 
 The mappings here are written for this project. Intents written per example live in
-`intents.jsonl` next to this module, keyed by example id, and override derived ones.
+`intents.jsonl` next to this module, keyed by example id, and override derived ones; a row may
+also carry the annotator's label and category.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from guardintent.data.schema import LABELS
 from guardintent.taxonomy import CATEGORY_IDS
 
 OVERRIDES_PATH = Path(__file__).with_name("intents.jsonl")
@@ -254,34 +257,58 @@ def label_to_phrase(label: str) -> str:
     return re.sub(r"[_\s]+", " ", label).strip(" :").lower()
 
 
-def load_overrides(path: Path = OVERRIDES_PATH) -> dict[str, tuple[str, str | None]]:
-    """Read per-example intents: example id -> (intent, category id or None).
+@dataclass(frozen=True)
+class IntentOverride:
+    """An annotation the project wrote for one public example (see docs/annotation-guide.md).
+
+    `label` is the annotator's label under the project's guide, or None where only the intent
+    was written. Where it differs from the source's label, training uses it.
+    """
+
+    intent: str
+    category: str | None
+    label: str | None = None
+
+
+def load_overrides(path: Path = OVERRIDES_PATH) -> dict[str, IntentOverride]:
+    """Read per-example annotations: example id -> `IntentOverride`.
 
     Raises:
-        ValueError: a line lacks an id or intent, or names an unknown category.
+        ValueError: a line is not a JSON object, lacks an id or intent, repeats an id, names
+            an unknown label or category, or gives an unharmful label a category.
 
     """
     return _load_overrides_cached(path)
 
 
 @lru_cache(maxsize=4)
-def _load_overrides_cached(path: Path) -> dict[str, tuple[str, str | None]]:
-    overrides: dict[str, tuple[str, str | None]] = {}
+def _load_overrides_cached(path: Path) -> dict[str, IntentOverride]:
+    overrides: dict[str, IntentOverride] = {}
     if not path.is_file():
         return overrides
     with path.open(encoding="utf-8") as handle:
         for line_number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
+            where = f"{path}, line {line_number}"
             row = json.loads(line)
+            if not isinstance(row, dict):
+                raise ValueError(f"{where}: expected a JSON object, got {type(row).__name__}")
             example_id, intent = row.get("id"), row.get("intent")
-            category = row.get("category")
+            category, label = row.get("category"), row.get("label")
             if not isinstance(example_id, str) or not isinstance(intent, str) or not intent:
-                raise ValueError(f"{path}, line {line_number}: needs a string id and intent")
+                raise ValueError(f"{where}: needs a string id and intent")
+            if example_id in overrides:
+                raise ValueError(f"{where}: id {example_id!r} appears twice; keep one row")
             if category is not None and category not in CATEGORY_IDS:
                 raise ValueError(
-                    f"{path}, line {line_number}: unknown category {category!r}; "
+                    f"{where}: unknown category {category!r}; "
                     f"expected one of {', '.join(CATEGORY_IDS)} or null"
                 )
-            overrides[example_id] = (intent, category)
+            if label is not None and label not in LABELS:
+                raise ValueError(f"{where}: unknown label {label!r}; expected one of {LABELS}")
+            if label == "unharmful" and category is not None:
+                raise ValueError(f"{where}: an unharmful row needs category null, "
+                                 f"got {category!r}")
+            overrides[example_id] = IntentOverride(intent, category, label)
     return overrides

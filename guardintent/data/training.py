@@ -20,7 +20,7 @@ from guardintent.data.decontamination import (
     decontaminate,
     normalize_text,
 )
-from guardintent.data.intents import load_overrides
+from guardintent.data.intents import IntentOverride, load_overrides
 from guardintent.data.schema import Example
 from guardintent.data.sources_benign import BENIGN_SOURCES
 from guardintent.data.sources_harmful import HARMFUL_SOURCES
@@ -175,14 +175,14 @@ def load_training_set(
     return TrainingSet(examples=examples, card=card, dropped=dropped)
 
 
-def _apply_override(
-    candidate: Candidate, overrides: dict[str, tuple[str, str | None]]
-) -> Candidate:
+def _apply_override(candidate: Candidate, overrides: dict[str, IntentOverride]) -> Candidate:
     override = overrides.get(candidate.example.id)
     if override is None:
         return candidate
-    intent, category = override
-    return replace(candidate, example=replace(candidate.example, intent=intent, category=category))
+    example = replace(candidate.example, intent=override.intent, category=override.category)
+    if override.label is not None:
+        example = replace(example, label=override.label)
+    return replace(candidate, example=example)
 
 
 def _decontaminate(
@@ -289,7 +289,8 @@ def _card(
             "unharmful": totals["unharmful"],
         },
         "methods": methods,
-        "intent_overrides": "intents.jsonl, keyed by example id, overrides derived intents",
+        "intent_overrides": "intents.jsonl, keyed by example id, overrides derived intents "
+                            "and, where a row has one, the label",
         "decontamination": {
             "rule": f"normalised exact match or token Jaccard >= {JACCARD_THRESHOLD}",
             "references": {name: len(texts) for name, texts in references.items()},

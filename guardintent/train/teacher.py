@@ -105,7 +105,7 @@ def label_with_guard(package: Path, examples: list[Example], intent_texts: list[
         categories=_reorder(np.asarray(category_rows, dtype=np.float32),
                             [spec.id for spec in guard.manifest.categories], categories),
         prompt_embeddings=np.asarray(embeddings, dtype=np.float32),
-        intent_embeddings=guard.embed_intents(list(intent_texts)),
+        intent_embeddings=_embed_one_by_one(guard, intent_texts),
         agrees=(harm_array >= 0.5) == labels,
         scale=guard.manifest.intent_scale,
     )
@@ -113,6 +113,16 @@ def label_with_guard(package: Path, examples: list[Example], intent_texts: list[
         cache.parent.mkdir(parents=True, exist_ok=True)
         targets.save(cache)
     return targets
+
+
+def _embed_one_by_one(guard: Guard, texts: list[str]) -> np.ndarray:
+    """Embed intents one call each, as the client embeds custom intents.
+
+    One call over thousands of intents pads them all to the longest one, and a dynamically
+    quantised graph would also compute its activation scales over the whole batch.
+    """
+    rows = [guard.embed_intents([text])[0] for text in texts]
+    return np.asarray(rows, dtype=np.float32).reshape(len(texts), -1)
 
 
 def _reorder(values: np.ndarray, source: list[str], target: list[str]) -> np.ndarray:
