@@ -103,10 +103,12 @@ def run_worker(config: dict[str, Any]) -> None:
     baseline = TorchBaseline(Path(config["folder"]), config["checkpoint"], config["max_length"],
                              config["stride"], config["threads"])
     baseline([config["first_prompt"]])
-    for prompt in config["prompts"]:
-        for _ in range(config["checks"]):
-            baseline([prompt])
-        baseline([prompt] * config["batch_size"])
+    # A cold-start process (no checks) stops at its first result, as the ONNX worker does.
+    if config["checks"] > 0:
+        for prompt in config["prompts"]:
+            for _ in range(config["checks"]):
+                baseline([prompt])
+            baseline([prompt] * config["batch_size"])
     print(json.dumps({"max_rss_kib": peak_rss_kib()}))
 
 
