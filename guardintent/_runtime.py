@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import re
@@ -16,18 +17,21 @@ from tokenizers import Tokenizer
 # attention_mask, so the id only has to be a valid row of the embedding table.
 _PAD_TOKENS = ("[PAD]", "<pad>", "<|padding|>")
 
-# Maximum windows scored per text. A 10 MB prompt would otherwise give tens of thousands of
-# windows and one model call of that batch size.
-MAX_WINDOWS = 64
-
-# Maximum characters of a text tokenised whole. A longer text is tokenised only in
-# TOKENISED_SPANS spans of MAX_TOKENISED_CHARS // TOKENISED_SPANS characters each, because
-# tokenising costs time linear in the characters (an estimated few seconds for 10 MB). At
-# roughly 4 characters per token, 32,768 characters fill about 80 windows of 128 tokens at
-# stride 32, a little more than MAX_WINDOWS keeps, so the character cap discards little that
-# the window cap would keep.
+# Maximum characters of a text that are scored. A longer text keeps only TOKENISED_SPANS
+# spans of it (its head, its tail and evenly spaced spans between), because tokenising,
+# normalising and scoring cost time linear in the characters. Normalising a whole 10 MB
+# prompt took up to 9 s on one core of a 2-core AMD EPYC VM.
 MAX_TOKENISED_CHARS = 32_768
 TOKENISED_SPANS = 16
+# Kept spans are joined by this separator, which ends a sentence for `split_sentences` and a
+# word for whitespace-splitting tokenizers.
+_SPAN_SEPARATOR = "\n"
+_SEPARATOR_CHARS = (TOKENISED_SPANS - 1) * len(_SPAN_SEPARATOR)
+_SPAN_CHARS = (MAX_TOKENISED_CHARS - _SEPARATOR_CHARS) // TOKENISED_SPANS
+
+# Maximum windows in one onnxruntime call. A text with more windows is scored in several
+# calls, which bounds the activation memory of one call.
+MAX_ROWS_PER_CALL = 64
 
 # How far a span boundary may move to land on a space.
 _SNAP_CHARS = 64
@@ -105,7 +109,7 @@ class Windows:
 
     Rows `offsets[i]` up to `offsets[i + 1]` belong to text `i`. `capped[i]` is True when
     text `i` was only partly scored: it was longer than `MAX_TOKENISED_CHARS` characters or
-    gave more than the window cap, so some of its tokens are in no row.
+    gave more windows than the window cap, so some of its tokens are in no row.
     """
 
     input_ids: np.ndarray
@@ -117,50 +121,92 @@ class Windows:
         """Return the number of windows of text `index`."""
         return self.offsets[index + 1] - self.offsets[index]
 
+    def row(self, row: int) -> Windows:
+        """Return window `row` alone, as one text with one unpadded window."""
+        length = max(1, int(self.attention_mask[row].sum()))
+        return Windows(
+            self.input_ids[row : row + 1, :length],
+            self.attention_mask[row : row + 1, :length],
+            (0, 1),
+            (False,),
+        )
+
+
+def window_cap(tokenizer: Tokenizer) -> int:
+    """Return the most windows kept per text: enough for `MAX_TOKENISED_CHARS` tokens.
+
+    So every window of the kept characters is scored unless they give more tokens than
+    characters. On sample sentences, the default guard's WordPiece tokenizer gave 0.3 tokens
+    per character on English and 1.0 on Chinese, but 1.6 on Korean, whose syllables it
+    splits into letters. The tokenizer must have truncation enabled with the window stride.
+    """
+    truncation = tokenizer.truncation
+    if truncation is None:
+        raise ValueError("the tokenizer has no truncation; enable it with the window stride")
+    content = truncation["max_length"] - tokenizer.num_special_tokens_to_add(False)
+    step = max(1, content - truncation["stride"])
+    # The first window takes `content` tokens and each further one `step` new tokens.
+    return max(2, math.ceil(max(0, MAX_TOKENISED_CHARS - content) / step) + 1)
+
 
 def encode_windows(
-    tokenizer: Tokenizer, texts: list[str], pad_id: int, *, max_windows: int = MAX_WINDOWS
+    tokenizer: Tokenizer, texts: list[str], pad_id: int, *, max_windows: int | None = None
 ) -> Windows:
     """Tokenise texts into overlapping windows and pad them to the longest window.
 
     The tokenizer must have truncation enabled with the window stride: each text then yields
     its first window plus one overflowing window per further stretch of tokens.
 
-    Two caps bound the cost of a long text. A text longer than `MAX_TOKENISED_CHARS`
-    characters is cut into `TOKENISED_SPANS` spans (its head, its tail and evenly spaced
-    spans between) and only those are tokenised. Of a text's windows, at most `max_windows`
-    are kept: the first ones, the last one and evenly spaced ones between, so that a request
-    at the very end of long padding is still scored. `Windows.capped` records which texts
-    lost anything to either cap.
-
-    NOTE: in a capped text, a harmful passage in the middle is scored only when a kept
-    window covers it. The windows left out are not scored at all.
+    A text longer than `MAX_TOKENISED_CHARS` characters is first cut to `kept_text`. Every
+    window of the kept text is scored, up to `max_windows` per text (default: `window_cap`,
+    which the kept text reaches only at more than one token per character). Beyond the cap,
+    the first windows, the last one and evenly spaced ones between are kept. `Windows.capped`
+    records which texts lost anything to either cap.
     """
-    if isinstance(max_windows, bool) or not isinstance(max_windows, int) or max_windows < 2:
+    kept = [kept_text(text) for text in texts]
+    return encode_pieces(
+        tokenizer,
+        [[text] for text, _ in kept],
+        pad_id,
+        max_windows=window_cap(tokenizer) if max_windows is None else max_windows,
+        cut=[cut for _, cut in kept],
+    )
+
+
+def encode_pieces(
+    tokenizer: Tokenizer,
+    pieces: list[list[str]],
+    pad_id: int,
+    *,
+    max_windows: int | None,
+    cut: list[bool] | None = None,
+) -> Windows:
+    """Tokenise each text's pieces into windows; a text's rows are the windows of all its pieces.
+
+    Pieces are tokenised as they are, so the caller bounds their length. `max_windows` caps
+    the windows of each text as in `encode_windows`; None keeps them all. `cut[i]` marks
+    text `i` as capped already.
+    """
+    if max_windows is not None and (
+        isinstance(max_windows, bool) or not isinstance(max_windows, int) or max_windows < 2
+    ):
         raise ValueError(f"max_windows must be an int of at least 2, got {max_windows!r}")
 
-    pieces: list[str] = []
-    owners: list[int] = []
-    cut = []
-    for index, text in enumerate(texts):
-        spans = _spans_to_tokenise(_replace_lone_surrogates(text))
-        pieces.extend(spans)
-        owners.extend([index] * len(spans))
-        cut.append(len(spans) > 1)
-
-    per_text: list[list[list[int]]] = [[] for _ in texts]
-    for owner, encoding in zip(owners, tokenizer.encode_batch(pieces), strict=True):
-        per_text[owner].append(encoding.ids)
-        per_text[owner].extend(overflow.ids for overflow in encoding.overflowing)
-
+    flat = [_replace_lone_surrogates(piece) for text_pieces in pieces for piece in text_pieces]
+    encodings = iter(tokenizer.encode_batch(flat))
     rows: list[list[int]] = []
     offsets = [0]
     capped = []
-    for index, text_rows in enumerate(per_text):
-        kept = _kept_window_indices(len(text_rows), max_windows)
+    for index, text_pieces in enumerate(pieces):
+        text_rows = []
+        for encoding in itertools.islice(encodings, len(text_pieces)):
+            text_rows.append(encoding.ids)
+            text_rows.extend(overflow.ids for overflow in encoding.overflowing)
+        cap = len(text_rows) if max_windows is None else max_windows
+        kept = _kept_window_indices(len(text_rows), cap)
         rows.extend(text_rows[position] for position in kept)
         offsets.append(len(rows))
-        capped.append(cut[index] or len(kept) < len(text_rows))
+        capped.append((cut is not None and cut[index]) or len(kept) < len(text_rows))
 
     # At least one column, so that a text with no tokens still gives a valid model input.
     longest = max(1, max((len(row) for row in rows), default=0))
@@ -183,20 +229,21 @@ def _replace_lone_surrogates(text: str) -> str:
     return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
-def _spans_to_tokenise(text: str) -> list[str]:
-    """Cut a text longer than `MAX_TOKENISED_CHARS` into head, middle and tail spans.
+def kept_text(text: str) -> tuple[str, bool]:
+    """Return the part of a text that is scored, and whether anything was left out.
 
-    Each span starts after and ends before a space where one lies within `_SNAP_CHARS` of
-    the cut, so that few words are split.
+    A text of at most `MAX_TOKENISED_CHARS` characters is kept whole. A longer one keeps
+    `TOKENISED_SPANS` spans (its head, its tail and evenly spaced spans between), joined by
+    newlines into at most `MAX_TOKENISED_CHARS` characters. Each span starts after and ends
+    before a space where one lies within `_SNAP_CHARS` of the cut, so that few words are split.
     """
     if len(text) <= MAX_TOKENISED_CHARS:
-        return [text]
-    span_length = MAX_TOKENISED_CHARS // TOKENISED_SPANS
-    last_start = len(text) - span_length
+        return text, False
+    last_start = len(text) - _SPAN_CHARS
     spans = []
     for number in range(TOKENISED_SPANS):
         start = round(number * last_start / (TOKENISED_SPANS - 1))
-        end = start + span_length
+        end = start + _SPAN_CHARS
         if start > 0:
             after = text.find(" ", start, start + _SNAP_CHARS)
             if after >= 0:
@@ -206,7 +253,7 @@ def _spans_to_tokenise(text: str) -> list[str]:
             if before > start:
                 end = before
         spans.append(text[start:end])
-    return spans
+    return _SPAN_SEPARATOR.join(spans), True
 
 
 def _kept_window_indices(count: int, max_windows: int) -> list[int]:
@@ -224,13 +271,43 @@ def _kept_window_indices(count: int, max_windows: int) -> list[int]:
 def run_model(
     session: ort.InferenceSession, windows: Windows, output_names: list[str]
 ) -> dict[str, np.ndarray]:
-    """Run the graph once on all windows and return the requested outputs by name."""
-    feeds = {"input_ids": windows.input_ids, "attention_mask": windows.attention_mask}
-    values = session.run(output_names, feeds)
-    return {
-        name: np.asarray(value, dtype=np.float32)
-        for name, value in zip(output_names, values, strict=True)
-    }
+    """Run the graph on all windows and return the requested outputs by name, a row per window.
+
+    Identical windows, as in repeated padding, are run once. The distinct windows go to the
+    graph shortest first, in calls of at most `MAX_ROWS_PER_CALL` rows. Each call is cut to
+    its longest window, so short windows are not padded to long ones, and the memory of one
+    call does not grow with the text.
+    """
+    if len(windows.input_ids) == 0:
+        feeds = {"input_ids": windows.input_ids, "attention_mask": windows.attention_mask}
+        values = session.run(output_names, feeds)
+        return {
+            name: np.asarray(value, dtype=np.float32)
+            for name, value in zip(output_names, values, strict=True)
+        }
+
+    rows = np.concatenate([windows.input_ids, windows.attention_mask], axis=1)
+    _, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+    # Distinct rows by length, and in the order they first occur among rows of one length.
+    lengths = windows.attention_mask[first].sum(axis=1)
+    order = np.lexsort((first, lengths))
+    distinct = first[order]
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    back = rank[inverse.reshape(-1)]
+
+    chunks: dict[str, list[np.ndarray]] = {name: [] for name in output_names}
+    for start in range(0, len(distinct), MAX_ROWS_PER_CALL):
+        selected = distinct[start : start + MAX_ROWS_PER_CALL]
+        mask = windows.attention_mask[selected]
+        width = max(1, int(mask.sum(axis=1).max()))
+        feeds = {
+            "input_ids": windows.input_ids[selected, :width],
+            "attention_mask": mask[:, :width],
+        }
+        for name, value in zip(output_names, session.run(output_names, feeds), strict=True):
+            chunks[name].append(np.asarray(value, dtype=np.float32))
+    return {name: np.concatenate(values)[back] for name, values in chunks.items()}
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -257,7 +334,8 @@ class PromptScores:
 
     `score` and `intent_embedding` come from the most harmful window; `category_probabilities`
     is the maximum per category over all windows, and `window_embeddings` holds every window's
-    intent embedding, so policy rules see a hazard in any window.
+    intent embedding, so policy rules see a hazard in any window. `worst_window` is the index
+    of the most harmful window among the prompt's windows.
     """
 
     score: float
@@ -266,6 +344,7 @@ class PromptScores:
     window_embeddings: np.ndarray
     windows: int
     truncated: bool
+    worst_window: int
 
 
 def reduce_windows(
@@ -293,6 +372,7 @@ def reduce_windows(
                 window_embeddings=intents[start:end],
                 windows=end - start,
                 truncated=windows.capped[index],
+                worst_window=worst - start,
             )
         )
     return scores

@@ -6,10 +6,10 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -17,10 +17,12 @@ from guardintent._contents import check_output_shapes
 from guardintent._manifest import MANIFEST_NAME, Manifest
 from guardintent._messages import judge_conversation
 from guardintent._package import GuardPackage, load_package
+from guardintent._readings import combine_scores, read_prompts
 from guardintent._runtime import (
     PromptScores,
     Windows,
     available_cpus,
+    encode_pieces,
     encode_windows,
     l2_normalise,
     rank_intents,
@@ -28,7 +30,6 @@ from guardintent._runtime import (
     run_model,
 )
 from guardintent.errors import PackageNotFoundError
-from guardintent.normalize import final_sentences, normalize_prompt
 from guardintent.policy import (
     Intent,
     Policy,
@@ -45,6 +46,8 @@ logger = logging.getLogger(__name__)
 
 BUNDLED_PACKAGE = Path(__file__).parent / "bundled" / "default"
 _CHECK_OUTPUTS = ["harm_logits", "category_logits", "intent_embedding"]
+# The input of one reading: a text, or a list of sentences scored one by one.
+_Item = TypeVar("_Item", str, list[str])
 
 
 class Guard:
@@ -230,72 +233,71 @@ class Guard:
 
     def _check_prompts(self, prompts: list[str]) -> list[CheckResult]:
         start = time.perf_counter()
-        # Each prompt is scored as written and, when normalisation changes it, as normalised
-        # too. The more harmful reading decides, so obfuscation cannot lower the score.
-        texts: list[str] = []
-        owners: list[int] = []
-        applied: dict[int, tuple[str, ...]] = {}
-        for index, prompt in enumerate(prompts):
-            if not prompt.strip():
-                continue
-            texts.append(prompt)
-            owners.append(index)
-            normalized = normalize_prompt(prompt)
-            if normalized.applied:
-                applied[index] = normalized.applied
-                if normalized.text.strip():
-                    texts.append(normalized.text)
-                    owners.append(index)
-            tail = final_sentences(normalized.text)
-            if tail is not None:
-                texts.append(tail)
-                owners.append(index)
-
-        scored: dict[int, PromptScores] = {}
-        original: dict[int, PromptScores] = {}
-        for group in self._model_calls(owners):
-            scores = self._score([texts[i] for i in group])
-            for owner, score in zip([owners[i] for i in group], scores, strict=True):
-                original.setdefault(owner, score)
-                if owner not in scored or score.score > scored[owner].score:
-                    scored[owner] = score
-        # Windows and truncation describe the prompt as written, whichever reading decided.
-        for owner, score in scored.items():
-            first = original[owner]
-            scored[owner] = dataclasses.replace(
-                score, windows=first.windows, truncated=first.truncated
-            )
+        readings = read_prompts(prompts)
+        text_scores = self._score_in_calls(readings.texts, self._score)
+        sentence_scores = self._score_in_calls(readings.sentences, self._score_sentences)
+        scored = combine_scores(readings, text_scores, sentence_scores)
         latency_ms = (time.perf_counter() - start) * 1000.0
         logger.debug("checked %d prompts in %.1f ms", len(prompts), latency_ms)
 
         results = []
         for index, prompt in enumerate(prompts):
             if index in scored:
-                results.append(
-                    self._result(prompt, scored[index], applied.get(index, ()), latency_ms)
-                )
+                normalizations = readings.applied.get(index, ())
+                results.append(self._result(prompt, scored[index], normalizations, latency_ms))
             else:
                 results.append(self._empty_result(latency_ms))
         return results
 
-    def _model_calls(self, owners: list[int]) -> list[list[int]]:
-        """Group text positions into model calls.
+    def _score_in_calls(
+        self, items: list[_Item], score: Callable[[list[_Item]], list[PromptScores]]
+    ) -> list[PromptScores]:
+        """Score items with `score`, all together or one by one.
 
         A graph with dynamic int8 quantisation computes its activation scales over the whole
         input tensor, so a text's scores would depend on the other texts in its batch. Such a
-        graph gets one call per text (all windows of it together), which keeps `check_batch`
-        equal to `check`, and makes a normalised variant score exactly as the same text typed
-        plainly. For 32 short prompts on one thread this took about 1.4 times as long as one
-        padded call. Other graphs get one call.
+        graph scores each item on its own (all windows of it together, split into calls of at
+        most `MAX_ROWS_PER_CALL` windows), which keeps `check_batch` equal to `check`, and
+        makes a normalised variant score exactly as the same text typed plainly. For 32 short
+        prompts on one thread this took about 1.4 times as long as one padded call. Other
+        graphs score all items together.
         """
-        if not owners:
+        if not items:
             return []
         if not self._batch_dependent:
-            return [list(range(len(owners)))]
-        return [[position] for position in range(len(owners))]
+            return score(items)
+        return [scores for item in items for scores in score([item])]
 
     def _score(self, texts: list[str]) -> list[PromptScores]:
-        windows = self._encode(texts)
+        return self._reduce(self._encode(texts))
+
+    def _score_sentences(self, sentence_lists: list[list[str]]) -> list[PromptScores]:
+        """Score each list of sentences by its most harmful sentence.
+
+        On a graph with dynamic int8 quantisation, the most harmful window is then scored
+        again alone, so that its score and intent are those of the sentence checked alone,
+        not of the sentence among its neighbours.
+        """
+        windows = encode_pieces(
+            self._package.tokenizer, sentence_lists, self._package.pad_id, max_windows=None
+        )
+        scores = self._reduce(windows)
+        if not self._batch_dependent:
+            return scores
+        rescored = []
+        for index, text_scores in enumerate(scores):
+            if windows.count(index) == 1:
+                rescored.append(text_scores)
+                continue
+            (alone,) = self._reduce(windows.row(windows.offsets[index] + text_scores.worst_window))
+            rescored.append(
+                dataclasses.replace(
+                    text_scores, score=alone.score, intent_embedding=alone.intent_embedding
+                )
+            )
+        return rescored
+
+    def _reduce(self, windows: Windows) -> list[PromptScores]:
         outputs = self._run(windows, _CHECK_OUTPUTS)
         return reduce_windows(
             outputs, windows, self.manifest.temperature, self._package.harmful_index

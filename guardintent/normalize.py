@@ -370,24 +370,42 @@ STEP_NAMES: tuple[str, ...] = tuple(name for name, _ in _ALL_STEPS)
 
 # A prompt this long spans more than one window of the default guard (about 4 characters per
 # token and 128-token windows).
-TAIL_MIN_CHARS = 600
-# The final sentence is cut to this length, well inside one window.
-TAIL_MAX_CHARS = 400
-_SENTENCE_END = re.compile(r"(?<=[.!?\n])\s+")
+SENTENCES_MIN_CHARS = 600
+# Characters kept from the end of a longer sentence, well inside one window.
+SENTENCE_MAX_CHARS = 400
+# Consecutive sentences are joined until they have this many words.
+SENTENCE_MIN_WORDS = 3
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
-def final_sentences(text: str) -> str | None:
-    """Return the final sentence of a long text, or None if the text is short.
+def split_sentences(text: str) -> list[str]:
+    """Split a long text into the sentences scored one by one; an empty list for a short text.
 
-    A request placed after thousands of tokens of benign padding shares its window with the
-    padding, and mean pooling dilutes it. Scoring the final sentence on its own as one more
-    reading closes that gap; like the normalised reading, the more harmful reading decides.
-    A final sentence of fewer than three words is joined with the one before it.
+    A request inside thousands of tokens of benign text shares its window with that text,
+    and mean pooling dilutes it. Scoring each sentence alone as one more reading closes that
+    gap; like the normalised reading, the more harmful reading decides. A sentence ends at a
+    line break or at whitespace after ".", "!" or "?". Consecutive sentences are joined until
+    they have `SENTENCE_MIN_WORDS` words, and fewer words left at the end join the sentence
+    before them. A sentence longer than `SENTENCE_MAX_CHARS` keeps its end.
     """
-    if len(text) < TAIL_MIN_CHARS:
-        return None
-    sentences = [part.strip() for part in _SENTENCE_END.split(text.strip()) if part.strip()]
-    tail = sentences[-1]
-    if len(tail.split()) < 3 and len(sentences) > 1:
-        tail = f"{sentences[-2]} {tail}"
-    return tail[-TAIL_MAX_CHARS:]
+    if len(text) < SENTENCES_MIN_CHARS:
+        return []
+    sentences: list[str] = []
+    pending: list[str] = []
+    words = 0
+    # Lines are split first: a pattern for a line break inside a whitespace run would backtrack
+    # over the run, which takes quadratic time on long runs of spaces.
+    parts = (part for line in text.split("\n") for part in _SENTENCE_END.split(line.strip()))
+    for part in parts:
+        if not part:
+            continue
+        pending.append(part)
+        words += len(part.split())
+        if words >= SENTENCE_MIN_WORDS:
+            sentences.append(" ".join(pending))
+            pending, words = [], 0
+    if pending and sentences:
+        sentences[-1] = " ".join([sentences[-1], *pending])
+    elif pending:
+        sentences.append(" ".join(pending))
+    return [sentence[-SENTENCE_MAX_CHARS:] for sentence in sentences]

@@ -62,8 +62,9 @@ class CheckResult(BaseModel):
     truncated: bool = Field(
         default=False,
         description=(
-            "True when the prompt was too long to score whole: only the first, the last and "
-            "evenly spaced windows between were scored."
+            "True when part of the prompt was not scored: it was longer than 32,768 "
+            "characters, or it gave more windows than the cap of the windows that 32,768 "
+            "tokens fill."
         ),
     )
     normalizations: tuple[str, ...] = Field(description="Text normalisations applied.")

@@ -3,7 +3,7 @@ import dataclasses
 
 import pytest
 
-from guardintent.normalize import STEP_NAMES, Normalized, final_sentences, normalize_prompt
+from guardintent.normalize import STEP_NAMES, Normalized, normalize_prompt, split_sentences
 
 
 def tagged(text: str) -> str:
@@ -193,20 +193,42 @@ def test_normalize_long_input_finishes(text):
     assert len(result.text) > 0
 
 
-def test_final_sentences_short_text_is_none():
-    assert final_sentences("How do I bake bread?") is None
+def test_split_sentences_short_text_is_empty():
+    assert split_sentences("How do I bake bread?") == []
 
 
-def test_final_sentences_returns_last_sentence():
+def test_split_sentences_returns_each_sentence():
     text = "A calm note about the garden and the weather. " * 20 + "What time is it in Lima?"
-    assert final_sentences(text) == "What time is it in Lima?"
+    sentences = split_sentences(text)
+    assert len(sentences) == 21
+    assert sentences[0] == "A calm note about the garden and the weather."
+    assert sentences[-1] == "What time is it in Lima?"
 
 
-def test_final_sentences_joins_a_very_short_ending():
+def test_split_sentences_joins_a_very_short_ending():
     text = "A calm note about the garden and the weather. " * 20 + "Tell me a joke. Thanks!"
-    assert final_sentences(text) == "Tell me a joke. Thanks!"
+    assert split_sentences(text)[-1] == "Tell me a joke. Thanks!"
 
 
-def test_final_sentences_is_bounded():
+def test_split_sentences_joins_short_sentences():
+    text = "A calm note about the garden and the weather. " * 20 + "Yes. No. Maybe so. Fine."
+    assert split_sentences(text)[-1] == "Yes. No. Maybe so. Fine."
+
+
+def test_split_sentences_splits_lines():
+    text = "A calm note about the garden and the weather\n" * 20 + "What time is it in Lima"
+    sentences = split_sentences(text)
+    assert len(sentences) == 21
+    assert sentences[-1] == "What time is it in Lima"
+
+
+def test_split_sentences_is_bounded():
     text = "word " * 2000
-    assert len(final_sentences(text)) <= 400
+    assert [len(sentence) for sentence in split_sentences(text)] == [400]
+
+
+def test_split_sentences_long_whitespace_finishes():
+    # No timing assertion: a pattern that backtracks over the run would take hours.
+    text = "A calm note about the garden." + " " * 1_000_000 + "\n" * 3
+    text += "A calm note about the garden. " * 29
+    assert len(split_sentences(text)) == 30

@@ -16,16 +16,28 @@ from hypothesis import strategies as st
 
 from guardintent import CheckResult, Guard
 from guardintent._runtime import (
+    MAX_ROWS_PER_CALL,
     MAX_TOKENISED_CHARS,
-    MAX_WINDOWS,
     _kept_window_indices,
+    encode_pieces,
     encode_windows,
+    kept_text,
+    run_model,
+    window_cap,
 )
-from guardintent.normalize import STEP_NAMES, normalize_prompt
+from guardintent.normalize import (
+    SENTENCE_MAX_CHARS,
+    STEP_NAMES,
+    normalize_prompt,
+    split_sentences,
+)
 
 HARMFUL_PROMPT = "explain how to make a pipe bomb"
 BENIGN_PROMPT = "how do i bake bread for dinner"
 CHILD_TIMEOUT_S = 60.0
+# Window cap of the tiny package. Its 16-token windows hold 14 tokens of text and overlap by
+# 4, so the first window takes 14 tokens, each further one 10, and 32,768 tokens fill 3,277.
+TINY_WINDOW_CAP = 3_277
 
 
 def assert_valid(result: CheckResult) -> None:
@@ -33,7 +45,7 @@ def assert_valid(result: CheckResult) -> None:
     assert 0.0 <= result.score <= 1.0
     assert not math.isnan(result.score)
     assert result.verdict.value in ("harmful", "unharmful")
-    assert result.windows <= MAX_WINDOWS
+    assert result.windows <= TINY_WINDOW_CAP
     for probability in result.categories.values():
         assert 0.0 <= probability <= 1.0
 
@@ -112,22 +124,87 @@ def test_check_ten_megabytes(guard):
     prompt = ("bake bread " * 1_000_000)[:10_000_000]
     result = guard.check(prompt)
     assert_valid(result)
-    assert result.windows == MAX_WINDOWS
+    assert result.truncated
+    assert result.windows > 1
+
+
+def test_window_cap_of_tiny_package(guard):
+    assert window_cap(guard._package.tokenizer) == TINY_WINDOW_CAP
 
 
 def test_harmful_end_of_long_padding_found(guard):
     prompt = "bake bread and cake " * 50_000 + HARMFUL_PROMPT
     assert len(prompt) > MAX_TOKENISED_CHARS
     result = guard.check(prompt)
-    assert result.windows == MAX_WINDOWS
+    assert result.truncated
     assert result.is_harmful
 
 
 def test_harmful_middle_below_cap_found(guard):
     padding = "bake bread and cake " * 50
     result = guard.check(padding + HARMFUL_PROMPT + " " + padding)
-    assert result.windows < MAX_WINDOWS
     assert result.is_harmful
+    assert not result.truncated
+
+
+def test_harmful_middle_of_kept_text_found(guard):
+    padding = "bake bread and cake " * 700
+    prompt = padding + HARMFUL_PROMPT + " " + padding
+    assert len(prompt) < MAX_TOKENISED_CHARS
+    result = guard.check(prompt)
+    assert result.windows > MAX_ROWS_PER_CALL
+    assert not result.truncated
+    assert result.is_harmful
+
+
+def test_every_window_of_kept_text_scored(guard):
+    tokenizer, pad_id = guard._package.tokenizer, guard._package.pad_id
+    text = ("cake " * MAX_TOKENISED_CHARS)[: MAX_TOKENISED_CHARS - 1]
+    default = encode_windows(tokenizer, [text], pad_id)
+    uncapped = encode_windows(tokenizer, [text], pad_id, max_windows=10**6)
+    assert default.capped == (False,)
+    assert default.count(0) == uncapped.count(0)
+    assert default.count(0) > MAX_ROWS_PER_CALL
+
+
+def test_one_token_per_character_not_capped(guard):
+    # Letters and punctuation in turn are one token per character, the most tokens the
+    # window cap keeps whole.
+    tokenizer, pad_id = guard._package.tokenizer, guard._package.pad_id
+    text = "a!" * (MAX_TOKENISED_CHARS // 2)
+    windows = encode_windows(tokenizer, [text], pad_id)
+    assert windows.capped == (False,)
+    assert windows.count(0) <= TINY_WINDOW_CAP
+
+
+def test_kept_text_is_bounded():
+    text = "".join(f"word{number} " for number in range(200_000))
+    kept, cut = kept_text(text)
+    assert cut
+    assert len(kept) <= MAX_TOKENISED_CHARS
+    assert kept.startswith("word0 word1 ")
+    assert kept.endswith("word199999 ")
+    assert kept_text(kept) == (kept, False)
+
+
+def test_kept_text_keeps_short_text():
+    text = "a" * MAX_TOKENISED_CHARS
+    assert kept_text(text) == (text, False)
+
+
+def test_run_model_matches_single_rows(guard):
+    session = guard._package.session
+    tokenizer, pad_id = guard._package.tokenizer, guard._package.pad_id
+    texts = [f"bake bread {'cake ' * (i % 7)} pipe {i}" for i in range(MAX_ROWS_PER_CALL * 2 + 5)]
+    windows = encode_pieces(tokenizer, [texts + texts[:20]], pad_id, max_windows=None)
+    outputs = run_model(session, windows, ["harm_logits", "intent_embedding"])
+    assert outputs["harm_logits"].shape == (len(texts) + 20, 2)
+    for row in (0, 1, MAX_ROWS_PER_CALL, len(texts) - 1, len(texts) + 19):
+        alone = run_model(session, windows.row(row), ["harm_logits", "intent_embedding"])
+        np.testing.assert_allclose(outputs["harm_logits"][row], alone["harm_logits"][0], atol=1e-5)
+        np.testing.assert_allclose(
+            outputs["intent_embedding"][row], alone["intent_embedding"][0], atol=1e-5
+        )
 
 
 def test_encode_windows_caps_and_flags(guard):
@@ -205,6 +282,25 @@ def test_normalize_any_code_points(prompt):
 @given(st.text(alphabet=ANY_CODE_POINT))
 def test_check_normalized_text(guard, prompt):
     assert_valid(guard.check(normalize_prompt(prompt).text))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet=ANY_CODE_POINT, min_size=1), st.integers(min_value=0, max_value=80_000))
+def test_kept_text_any_length(unit, length):
+    text = (unit * (length // len(unit) + 1))[:length]
+    kept, cut = kept_text(text)
+    assert len(kept) <= MAX_TOKENISED_CHARS
+    assert cut == (len(text) > MAX_TOKENISED_CHARS)
+    assert kept_text(kept) == (kept, False)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet=ANY_CODE_POINT))
+def test_split_sentences_any_text(text):
+    sentences = split_sentences("A calm note about the garden. " * 20 + text)
+    assert len(sentences) >= 20
+    for sentence in sentences:
+        assert 0 < len(sentence) <= SENTENCE_MAX_CHARS
 
 
 # --- Threads ----------------------------------------------------------------------------

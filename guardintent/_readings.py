@@ -1,0 +1,88 @@
+"""The readings of a prompt that `Guard` scores, and how their scores combine.
+
+A prompt is scored as written and, when normalisation changes it, as normalised too. A long
+prompt is also scored sentence by sentence (`guardintent.normalize.split_sentences`), because
+a window mean-pools a request together with the benign text around it. The most harmful
+reading decides, so a request that obfuscation or surrounding text hides from one reading is
+still scored by another.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from guardintent._runtime import PromptScores, kept_text
+from guardintent.normalize import normalize_prompt, split_sentences
+
+
+@dataclass
+class Readings:
+    """The texts to score for a list of prompts, each with the index of its prompt.
+
+    Each of `texts` is scored in overlapping windows, and the first text of a prompt is the
+    prompt as written. Each of `sentences` contains one prompt's sentences, each scored alone.
+    `applied` maps a prompt's index to the normalisation steps that changed it.
+    """
+
+    texts: list[str] = field(default_factory=list)
+    text_owners: list[int] = field(default_factory=list)
+    sentences: list[list[str]] = field(default_factory=list)
+    sentence_owners: list[int] = field(default_factory=list)
+    applied: dict[int, tuple[str, ...]] = field(default_factory=dict)
+
+
+def read_prompts(prompts: Sequence[str]) -> Readings:
+    """Collect the readings of each prompt; a blank prompt has none."""
+    readings = Readings()
+    for index, prompt in enumerate(prompts):
+        if not prompt.strip():
+            continue
+        readings.texts.append(prompt)
+        readings.text_owners.append(index)
+
+        # Normalisation and sentence splitting see only the characters that are scored, so
+        # their cost is bounded by the character cap as well.
+        normalized = normalize_prompt(kept_text(prompt)[0])
+        if normalized.applied:
+            readings.applied[index] = normalized.applied
+            if normalized.text.strip():
+                readings.texts.append(normalized.text)
+                readings.text_owners.append(index)
+
+        # NFKC can lengthen the text, so it is cut to the kept characters again.
+        sentences = split_sentences(kept_text(normalized.text)[0])
+        if sentences:
+            readings.sentences.append(sentences)
+            readings.sentence_owners.append(index)
+    return readings
+
+
+def combine_scores(
+    readings: Readings,
+    text_scores: Sequence[PromptScores],
+    sentence_scores: Sequence[PromptScores],
+) -> dict[int, PromptScores]:
+    """Pick the most harmful reading of each prompt that has readings, by prompt index.
+
+    `windows` and `truncated` of the result describe the prompt as written, whichever
+    reading decided.
+    """
+    best: dict[int, PromptScores] = {}
+    as_written: dict[int, PromptScores] = {}
+    pairs = itertools.chain(
+        zip(readings.text_owners, text_scores, strict=True),
+        zip(readings.sentence_owners, sentence_scores, strict=True),
+    )
+    for owner, scores in pairs:
+        as_written.setdefault(owner, scores)
+        if owner not in best or scores.score > best[owner].score:
+            best[owner] = scores
+    return {
+        owner: dataclasses.replace(
+            scores, windows=as_written[owner].windows, truncated=as_written[owner].truncated
+        )
+        for owner, scores in best.items()
+    }
