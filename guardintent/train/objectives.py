@@ -137,7 +137,8 @@ class DistillObjective(_Objective):
         log_probs = intent_log_probs(self.model, output.intent_embedding[best], batch)
         soft_intent = -(teacher.intent_probs * log_probs).sum(dim=-1)
         hard_intent = F.nll_loss(log_probs, batch.intent_index, reduction="none")
-        intent = (self.alpha * soft_intent + (1 - self.alpha) * hard_intent).mean()
+        intent = (self.alpha * agrees * soft_intent
+                  + (1 - self.alpha * agrees) * hard_intent).mean()
         total = harm + self.weights.category * category + self.weights.intent * intent
         parts.update(category=category.item(), intent=intent.item())
         return total, parts
