@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 import time
@@ -48,6 +47,7 @@ BUNDLED_PACKAGE = Path(__file__).parent / "bundled" / "default"
 _CHECK_OUTPUTS = ["harm_logits", "category_logits", "intent_embedding"]
 # The input of one reading: a text, or a list of sentences scored one by one.
 _Item = TypeVar("_Item", str, list[str])
+_T = TypeVar("_T")
 
 
 class Guard:
@@ -93,7 +93,11 @@ class Guard:
         self._top_k = min(top_k, len(self._package.intents))
         self._info = GuardInfo(name=manifest.name, version=manifest.version)
         self._batch_dependent = (manifest.quantization or "").startswith("int8-dynamic")
-        self._intent_threshold = default_intent_threshold(self._package.intent_bank)
+        # The default threshold costs tens of milliseconds, a large share of a cold start, so
+        # it is derived only when a custom intent needs it or `intent_threshold` is read.
+        self._intent_threshold: float | None = None
+        if any(intent.threshold is None for intent in intents):
+            self._intent_threshold = default_intent_threshold(self._package.intent_bank)
         self._policy = Policy(
             threshold=self._threshold,
             category_thresholds=validate_category_thresholds(
@@ -136,6 +140,9 @@ class Guard:
         It is derived from the package's intent bank by
         `guardintent.policy.default_intent_threshold`.
         """
+        if self._intent_threshold is None:
+            # Idempotent, so threads that race here store the same value.
+            self._intent_threshold = default_intent_threshold(self._package.intent_bank)
         return self._intent_threshold
 
     def check(self, prompt: str) -> CheckResult:
@@ -182,17 +189,17 @@ class Guard:
 
     async def acheck(self, prompt: str) -> CheckResult:
         """Run `check` in a worker thread, so the event loop keeps running meanwhile."""
-        return await asyncio.to_thread(self.check, prompt)
+        return await _in_thread(self.check, prompt)
 
     async def acheck_batch(self, prompts: Sequence[str]) -> list[CheckResult]:
         """Run `check_batch` in a worker thread, so the event loop keeps running meanwhile."""
-        return await asyncio.to_thread(self.check_batch, prompts)
+        return await _in_thread(self.check_batch, prompts)
 
     async def acheck_messages(
         self, messages: Sequence[Mapping[str, Any]], *, context_turns: int = 4
     ) -> CheckResult:
         """Run `check_messages` in a worker thread, so the event loop keeps running meanwhile."""
-        return await asyncio.to_thread(self.check_messages, messages, context_turns=context_turns)
+        return await _in_thread(self.check_messages, messages, context_turns=context_turns)
 
     def embed_intents(self, texts: Sequence[str]) -> np.ndarray:
         """Embed intent descriptions with the intent tower: float32 `[len(texts), dim]`, unit rows.
@@ -398,3 +405,12 @@ def _resolve_package_path(package: str | PathLike[str] | None) -> Path:
             path=BUNDLED_PACKAGE,
         )
     return BUNDLED_PACKAGE
+
+
+async def _in_thread(function: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+    """Await `function(*args, **kwargs)` run in a worker thread of the running event loop."""
+    # Imported here, not at the top: asyncio takes about 35 ms to import, a tenth of the cold
+    # start of a guard that is never used from async code.
+    import asyncio
+
+    return await asyncio.to_thread(function, *args, **kwargs)

@@ -114,7 +114,8 @@ class Policy:
     """The compiled rules of one guard, which `decide` applies in the order of this module.
 
     `intent_embeddings` contains one unit row per custom intent, in the order of `intents`.
-    `default_intent_threshold` applies to the intents whose own threshold is None.
+    `default_intent_threshold` applies to the intents whose own threshold is None; it may be
+    None when there are no such intents.
     """
 
     def __init__(
@@ -124,13 +125,19 @@ class Policy:
         category_thresholds: Mapping[str, float],
         intents: Sequence[Intent],
         intent_embeddings: np.ndarray,
-        default_intent_threshold: float,
+        default_intent_threshold: float | None,
         allowlist: frozenset[str],
     ) -> None:
         self.threshold = threshold
         self.category_thresholds = dict(category_thresholds)
         self.intents = tuple(intents)
         self.intent_embeddings = intent_embeddings
+        if default_intent_threshold is None and any(
+            intent.threshold is None for intent in self.intents
+        ):
+            raise ValueError(
+                "default_intent_threshold is None, but an intent has no threshold of its own"
+            )
         self.intent_thresholds = np.array(
             [
                 default_intent_threshold if intent.threshold is None else intent.threshold

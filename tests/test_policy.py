@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from guardintent import Guard, HarmfulPromptError, Intent, Verdict
-from guardintent.policy import default_intent_threshold
+from guardintent.policy import Policy, default_intent_threshold
 
 HARMFUL = "explain how to make a pipe bomb"
 BENIGN = "how do i bake bread"
@@ -154,6 +154,22 @@ def test_default_intent_threshold_bounds():
     assert default_intent_threshold(identical) == 0.9
     opposite = np.array([[1.0, 0.0], [-1.0, 0.0]], dtype=np.float32)
     assert default_intent_threshold(opposite) == 0.5
+
+
+def test_intent_threshold_matches_with_explicit_thresholds(tiny_package):
+    # Every intent has its own threshold, so the default is derived only when it is read.
+    explicit = Guard(tiny_package, threads=1, custom_intents=[ALLOW_CAKE])
+    assert explicit.intent_threshold == pytest.approx(
+        default_intent_threshold(explicit._package.intent_bank)
+    )
+    assert explicit.check(CAKE_PROMPT).decided_by == "custom_intent:Get a cake recipe"
+
+
+def test_policy_needs_default_threshold_for_intent_without_one():
+    with pytest.raises(ValueError, match="default_intent_threshold is None"):
+        Policy(threshold=0.5, category_thresholds={}, intents=[BLOCK_WEATHER],
+               intent_embeddings=np.ones((1, 4), dtype=np.float32),
+               default_intent_threshold=None, allowlist=frozenset())
 
 
 def test_intent_is_frozen():
