@@ -132,11 +132,11 @@ class Policy:
         self.category_thresholds = dict(category_thresholds)
         self.intents = tuple(intents)
         self.intent_embeddings = intent_embeddings
-        if default_intent_threshold is None and any(
-            intent.threshold is None for intent in self.intents
-        ):
+        unset = [intent.description for intent in intents if intent.threshold is None]
+        if default_intent_threshold is None and unset:
             raise ValueError(
-                "default_intent_threshold is None, but an intent has no threshold of its own"
+                f"missing default_intent_threshold: intent {unset[0]!r} has no threshold of "
+                f"its own; pass a float or set Intent.threshold"
             )
         self.intent_thresholds = np.array(
             [

@@ -156,7 +156,7 @@ def test_default_intent_threshold_bounds():
     assert default_intent_threshold(opposite) == 0.5
 
 
-def test_intent_threshold_matches_with_explicit_thresholds(tiny_package):
+def test_explicit_thresholds_defer_default(tiny_package):
     # Every intent has its own threshold, so the default is derived only when it is read.
     explicit = Guard(tiny_package, threads=1, custom_intents=[ALLOW_CAKE])
     assert explicit.intent_threshold == pytest.approx(
@@ -165,8 +165,8 @@ def test_intent_threshold_matches_with_explicit_thresholds(tiny_package):
     assert explicit.check(CAKE_PROMPT).decided_by == "custom_intent:Get a cake recipe"
 
 
-def test_policy_needs_default_threshold_for_intent_without_one():
-    with pytest.raises(ValueError, match="default_intent_threshold is None"):
+def test_policy_rejects_missing_default():
+    with pytest.raises(ValueError, match="missing default_intent_threshold"):
         Policy(threshold=0.5, category_thresholds={}, intents=[BLOCK_WEATHER],
                intent_embeddings=np.ones((1, 4), dtype=np.float32),
                default_intent_threshold=None, allowlist=frozenset())
