@@ -34,8 +34,11 @@ class Readings:
     applied: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
 
-def read_prompts(prompts: Sequence[str]) -> Readings:
-    """Collect the readings of each prompt; a blank prompt has none."""
+def read_prompts(prompts: Sequence[str], *, sentences: bool = True) -> Readings:
+    """Collect the readings of each prompt; a blank prompt has none.
+
+    With `sentences` False, long prompts get no sentence-by-sentence reading.
+    """
     readings = Readings()
     for index, prompt in enumerate(prompts):
         if not prompt.strip():
@@ -52,10 +55,12 @@ def read_prompts(prompts: Sequence[str]) -> Readings:
                 readings.texts.append(normalized.text)
                 readings.text_owners.append(index)
 
+        if not sentences:
+            continue
         # NFKC can lengthen the text, so it is cut to the kept characters again.
-        sentences = split_sentences(kept_text(normalized.text)[0])
-        if sentences:
-            readings.sentences.append(sentences)
+        parts = split_sentences(kept_text(normalized.text)[0])
+        if parts:
+            readings.sentences.append(parts)
             readings.sentence_owners.append(index)
     return readings
 

@@ -119,6 +119,20 @@ def test_request_in_middle_scores_as_plain(default_guard, plain_scores, request_
     assert result.score == pytest.approx(plain_scores[request_text], abs=MARGIN)
 
 
+def test_sentence_reading_off_skips_sentences(default_guard):
+    unsplit = Guard(threads=1, score_sentences=False)
+    request = REQUESTS[0]
+    middle = HALF_PADDING + request + "\n" + HALF_PADDING
+    assert unsplit.check(middle).score < default_guard.check(middle).score - MARGIN
+    # Prompts under 600 characters have no sentence reading either way.
+    assert unsplit.check(request).score == default_guard.check(request).score
+
+
+def test_sentence_reading_option_validated():
+    with pytest.raises(TypeError, match="score_sentences must be True or False, got 'no'"):
+        Guard(threads=1, score_sentences="no")
+
+
 @pytest.mark.parametrize("prompt", MUST_NOT_FLAG)
 def test_benign_text_not_flagged(default_guard, prompt):
     assert default_guard.check(prompt).verdict is Verdict.UNHARMFUL
