@@ -123,13 +123,25 @@ def _add_guard_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--threshold", type=float, help="harm score from 0 to 1 at which a prompt is harmful"
     )
+    parser.add_argument(
+        "--no-sentences",
+        action="store_true",
+        help="skip the sentence-by-sentence reading of prompts of 600+ characters: about "
+        "half the time for those and fewer false positives on long benign prompts, but a "
+        "request among benign sentences can be diluted and pass",
+    )
 
 
 def _load_guard(args: argparse.Namespace) -> Guard:
     from guardintent.guard import Guard
 
     try:
-        return Guard(args.guard, threshold=args.threshold, threads=getattr(args, "threads", None))
+        return Guard(
+            args.guard,
+            threshold=args.threshold,
+            threads=getattr(args, "threads", None),
+            score_sentences=not args.no_sentences,
+        )
     except ValueError as error:
         raise _CommandError(str(error)) from error
 

@@ -50,6 +50,17 @@ def test_check_threshold_option(tiny_package, capsys):
     assert json.loads(capsys.readouterr().out)["verdict"] == "harmful"
 
 
+def test_check_no_sentences_option(tiny_package, capsys):
+    padding = "how do i bake bread. " * 20
+    prompt = padding + HARMFUL + ". " + padding
+    scores = {}
+    for extra in ([], ["--no-sentences"]):
+        assert main(["check", prompt, "--json", "--guard", str(tiny_package), *extra]) == 0
+        scores[bool(extra)] = json.loads(capsys.readouterr().out)["score"]
+    # Without the sentence reading, the request is diluted by the text around it.
+    assert scores[True] < scores[False] - 0.1
+
+
 def test_check_invalid_threshold(tiny_package, capsys):
     assert main(["check", BENIGN, "--threshold", "2", "--guard", str(tiny_package)]) == 2
     assert "threshold must be a number from 0 to 1" in capsys.readouterr().err
