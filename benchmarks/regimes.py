@@ -13,7 +13,10 @@ on this machine:
 
 The table has one row per regime: means over seeds, with the min-max range of the mean F1.
 It is written as Markdown and JSON, and a PNG plots the mean F1 per regime with min-max error
-bars. Runs live in `--out`; a rerun reuses every run whose `final` folder exists.
+bars. Runs live in `--out`. A rerun reuses every run whose `final` folder exists. It also
+reuses the figures of a run that was measured with the same settings after its package was
+written, which are kept in `measurement.json` beside the package. `--existing-only` tabulates the runs already trained
+and trains none, so regimes can be trained for different seeds in several invocations.
 
     python benchmarks/regimes.py --data-dir DIR [--seeds 0 1 2] [--regimes sft dpo] [--steps N]
 """
@@ -40,6 +43,7 @@ from regimes_runs import (
     PreparedRun,
     RunError,
     TrainSettings,
+    is_trained,
     prepare_run,
     read_training_card,
 )
@@ -60,6 +64,7 @@ TOP_K = 5
 # latency.py's short prompt; its actual token count is stored with the results.
 PROMPT_TARGET = 30
 BATCH_SIZE = 32
+MEASUREMENT_FILE = "measurement.json"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,8 +86,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for seed in args.seeds:
             for regime in regimes:
+                if args.existing_only and not is_trained(settings, regime, seed):
+                    logger.info("skip %s seed %d: not trained", regime, seed)
+                    continue
                 prepared = prepare_run(settings, regime, seed)
-                runs.append(measure_run(prepared, benchmarks, threads, args))
+                runs.append(measured_run(prepared, benchmarks, threads, args))
     except (RunError, GuardIntentError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -115,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "of their sft run (default: the whole schedule)")
     parser.add_argument("--epochs", type=float,
                         help="passes over the training data (default: the trainer's default)")
+    parser.add_argument("--existing-only", action="store_true",
+                        help="tabulate only the runs whose training has finished; train none")
     parser.add_argument("--layers", type=int, default=3,
                         help="encoder layers kept in each student (default: 3)")
 
@@ -190,6 +200,35 @@ def load_limited_benchmarks(data_dir: Path, limit: int | None) -> dict[str, list
     if not benchmarks:
         raise ValueError(f"no benchmark files found in {data_dir}")
     return {name: examples[:limit] for name, examples in benchmarks.items()}
+
+
+def measured_run(run: PreparedRun, benchmarks: dict[str, list[Example]], threads: int,
+                 args: argparse.Namespace) -> dict[str, Any]:
+    """Return the run's figures, measured now or read back from an earlier measurement.
+
+    An earlier measurement counts when it was taken after the package was written, with the
+    same benchmarks (by size), threads, repeats and warm-up calls.
+    """
+    stored = run.package.parent / MEASUREMENT_FILE
+    settings = {"benchmarks": {name: len(examples) for name, examples in benchmarks.items()},
+                "threads": threads, "repeats": args.repeats, "warmup": args.warmup}
+    package_time = (run.package / "guard.json").stat().st_mtime
+    if stored.is_file() and stored.stat().st_mtime >= package_time:
+        earlier = json.loads(stored.read_text(encoding="utf-8"))
+        if earlier.get("measured_with") == settings:
+            logger.info("measure %s seed %d: reusing %s", run.regime, run.seed, stored)
+            figures = earlier["figures"]
+            # Work done in this invocation replaces the times recorded with the measurement.
+            for step, spent in (("train", run.train_seconds), ("export", run.export_seconds)):
+                if spent is not None:
+                    figures["seconds"][step] = spent
+            return figures
+    figures = measure_run(run, benchmarks, threads, args)
+    temporary = stored.with_suffix(".tmp")
+    temporary.write_text(json.dumps({"measured_with": settings, "figures": figures}, indent=2)
+                         + "\n", encoding="utf-8")
+    temporary.replace(stored)
+    return figures
 
 
 def measure_run(run: PreparedRun, benchmarks: dict[str, list[Example]], threads: int,

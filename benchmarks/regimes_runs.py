@@ -88,6 +88,11 @@ def prepare_run(settings: TrainSettings, regime: str, seed: int) -> PreparedRun:
     return PreparedRun(regime, seed, final, package, train_seconds, export_seconds)
 
 
+def is_trained(settings: TrainSettings, regime: str, seed: int) -> bool:
+    """Return whether the run's training has written its `final` folder."""
+    return (run_folder(settings, regime, seed) / "final" / "model.safetensors").is_file()
+
+
 def prepare_final(settings: TrainSettings, regime: str, seed: int, init: Path | None
                   ) -> tuple[Path, float | None]:
     """Return the run's `final` folder and the training seconds, or None when it was reused."""
