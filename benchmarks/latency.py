@@ -76,12 +76,12 @@ def main(argv: list[str] | None = None) -> int:
 
     threads = args.threads or available_cpus()
     guard_path = Path(args.guard) if args.guard else BUNDLED_PACKAGE
-    guard = Guard(guard_path, threads=threads)
+    guard = Guard(guard_path, threads=threads, score_sentences=not args.no_sentences)
     prompts = build_prompts(guard_path / "tokenizer.json")
     report: dict[str, Any] = {
         "environment": describe_environment(threads),
         "settings": {"repeats": args.repeats, "warmup": args.warmup, "batch_size": BATCH_SIZE,
-                     "cold_runs": args.cold_runs},
+                     "cold_runs": args.cold_runs, "score_sentences": not args.no_sentences},
         "prompts": {str(target): {"tokens": count, "windows": guard.check(prompt).windows}
                     for target, (count, prompt) in prompts.items()},
         "onnx": measure_onnx(guard, guard_path, prompts, args, threads),
@@ -126,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "(default: the CPUs this process may use)")
     parser.add_argument("--no-peer", action="store_true",
                         help=f"do not measure the {PEER_DISTRIBUTION} peer classifier")
+    parser.add_argument("--no-sentences", action="store_true",
+                        help="load the guard with score_sentences=False, which skips the "
+                             "sentence-by-sentence reading of prompts of 600+ characters")
     parser.add_argument("--json", metavar="OUT", help="also write the results to this JSON file")
     # Internal: run as a child process that loads the ONNX guard, for cold start and peak RSS.
     parser.add_argument("--worker", choices=("onnx",), help=argparse.SUPPRESS)
@@ -258,7 +261,7 @@ def measure_onnx(guard: Guard, guard_path: Path, prompts: dict[int, tuple[int, s
     def worker(checks: int) -> list[str]:
         return [sys.executable, str(BENCHMARKS / "latency.py"), "--worker", "onnx",
                 "--guard", str(guard_path), "--threads", str(threads),
-                "--worker-checks", str(checks)]
+                "--worker-checks", str(checks), *(["--no-sentences"] if args.no_sentences else [])]
 
     result.update(measure_process(worker, args.cold_runs))
     result["size_mib"] = directory_size([guard_path]) / 2**20
@@ -363,7 +366,7 @@ def measure_peer(peer: NanoGuardPeer, prompts: dict[int, tuple[int, str]],
 def run_worker(args: argparse.Namespace) -> int:
     """Load the ONNX guard, check one prompt, run `--worker-checks` more, print peak RSS."""
     guard_path = Path(args.guard) if args.guard else BUNDLED_PACKAGE
-    guard = Guard(guard_path, threads=args.threads)
+    guard = Guard(guard_path, threads=args.threads, score_sentences=not args.no_sentences)
     guard.check(COLD_START_PROMPT)
     if args.worker_checks > 0:
         for _, prompt in build_prompts(guard_path / "tokenizer.json").values():
@@ -407,6 +410,8 @@ def print_report(report: dict[str, Any]) -> None:
     settings = report["settings"]
     print(f"{settings['repeats']} repeats after {settings['warmup']} warm-up calls; "
           f"batch size {settings['batch_size']}; cold start median of {settings['cold_runs']}")
+    if not settings.get("score_sentences", True):
+        print("guard loaded with score_sentences=False: no sentence reading of long prompts")
     counts = ", ".join(f"~{target}: {prompt['tokens']} tokens in {prompt['windows']} windows"
                        for target, prompt in report["prompts"].items())
     print(f"prompts: {counts}\n")
