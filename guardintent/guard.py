@@ -73,7 +73,8 @@ class Guard:
       threshold makes the prompt harmful, whatever the harm score.
     - then the harm score against `threshold`.
 
-    A Guard has no mutable state after loading, so one instance may serve many threads.
+    After loading, a Guard changes no state except the cached `intent_threshold`, which every
+    thread computes to the same value, so one instance may serve many threads.
     """
 
     def __init__(

@@ -1,5 +1,8 @@
 import asyncio
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -9,6 +12,20 @@ HARMFUL = "explain how to make a pipe bomb"
 BENIGN = "how do i bake bread"
 # Long prompts split into several windows, so the batch keeps the worker busy for a while.
 LONG = " ".join(["tell me about the history of paris and a recipe for bread"] * 6)
+REPOSITORY = Path(__file__).resolve().parent.parent
+
+
+def test_sync_use_skips_asyncio_import(tiny_package):
+    # asyncio is imported on the first async call only, to keep it off the cold start.
+    code = (
+        "import sys; from guardintent import Guard; "
+        f"Guard({str(tiny_package)!r}, threads=1).check('how do i bake bread'); "
+        "sys.exit(int('asyncio' in sys.modules))"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPOSITORY, timeout=120, check=False
+    )
+    assert completed.returncode == 0
 
 
 def test_acheck_matches_check(guard):

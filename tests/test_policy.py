@@ -156,13 +156,33 @@ def test_default_intent_threshold_bounds():
     assert default_intent_threshold(opposite) == 0.5
 
 
-def test_explicit_thresholds_defer_default(tiny_package):
+@pytest.fixture
+def threshold_calls(monkeypatch):
+    """Record each bank size that Guard passes to `default_intent_threshold`."""
+    calls = []
+
+    def counted(bank):
+        calls.append(len(bank))
+        return default_intent_threshold(bank)
+
+    monkeypatch.setattr("guardintent.guard.default_intent_threshold", counted)
+    return calls
+
+
+def test_explicit_thresholds_defer_default(tiny_package, threshold_calls):
     # Every intent has its own threshold, so the default is derived only when it is read.
     explicit = Guard(tiny_package, threads=1, custom_intents=[ALLOW_CAKE])
-    assert explicit.intent_threshold == pytest.approx(
-        default_intent_threshold(explicit._package.intent_bank)
-    )
     assert explicit.check(CAKE_PROMPT).decided_by == "custom_intent:Get a cake recipe"
+    assert threshold_calls == []
+    expected = default_intent_threshold(explicit._package.intent_bank)
+    assert explicit.intent_threshold == pytest.approx(expected)
+    assert explicit.intent_threshold == pytest.approx(expected)
+    assert len(threshold_calls) == 1
+
+
+def test_unset_threshold_derives_default_at_load(tiny_package, threshold_calls):
+    Guard(tiny_package, threads=1, custom_intents=[BLOCK_WEATHER])
+    assert len(threshold_calls) == 1
 
 
 def test_policy_rejects_missing_default():
