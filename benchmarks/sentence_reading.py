@@ -21,15 +21,15 @@ import argparse
 import json
 import platform
 import random
-import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import onnxruntime as ort
 
 # A script's own folder is first on sys.path, so the sibling module imports by name.
-from latency import build_prompts, cpu_model
+from latency import build_prompts, cpu_model, latency_summary, time_calls
 
 from guardintent import Guard
 from guardintent._runtime import available_cpus
@@ -70,9 +70,11 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         benign_rate = flagged_share(guard, benign)
         benign_ms = (time.perf_counter() - started) * 1000.0 / len(benign)
-        p50, p95 = single_check_ms(guard, long_prompt, args.warmup, args.repeats)
+        # The same timing and percentiles as latency.py, so the figures compare.
+        timings = latency_summary(time_calls(partial(guard.check, long_prompt), args.warmup,
+                                             args.repeats))
         print(f"| {enabled} | {embedded_rate:.3f} | {alone_rate:.3f} | {benign_rate:.3f} "
-              f"| {benign_ms:.1f} | {p50:.2f} | {p95:.2f} |")
+              f"| {benign_ms:.1f} | {timings['p50_ms']:.2f} | {timings['p95_ms']:.2f} |")
     return 0
 
 
@@ -127,18 +129,6 @@ def embed_requests(requests: list[str], fillers: list[str], rng: random.Random) 
 
 def flagged_share(guard: Guard, prompts: list[str]) -> float:
     return sum(guard.check(prompt).verdict == "harmful" for prompt in prompts) / len(prompts)
-
-
-def single_check_ms(guard: Guard, prompt: str, warmup: int, repeats: int
-                    ) -> tuple[float, float]:
-    for _ in range(warmup):
-        guard.check(prompt)
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        guard.check(prompt)
-        times.append((time.perf_counter() - started) * 1000.0)
-    return statistics.median(times), statistics.quantiles(times, n=20)[-1]
 
 
 if __name__ == "__main__":
