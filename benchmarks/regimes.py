@@ -15,8 +15,9 @@ The table has one row per regime: means over seeds, with the min-max range of th
 It is written as Markdown and JSON, and a PNG plots the mean F1 per regime with min-max error
 bars. Runs live in `--out`. A rerun reuses every run whose `final` folder exists. It also
 reuses the figures of a run that was measured with the same settings after its package was
-written, which are kept in `measurement.json` beside the package. `--existing-only` tabulates the runs already trained
-and trains none, so regimes can be trained for different seeds in several invocations.
+written, which are kept in `measurement.json` beside the package. `--existing-only` tabulates
+the runs already trained and trains none, so regimes can be trained for different seeds in
+several invocations.
 
     python benchmarks/regimes.py --data-dir DIR [--seeds 0 1 2] [--regimes sft dpo] [--steps N]
 """
@@ -93,6 +94,12 @@ def main(argv: list[str] | None = None) -> int:
                 runs.append(measured_run(prepared, benchmarks, threads, args))
     except (RunError, GuardIntentError) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 1
+    if not runs:
+        # An empty table would replace the one an earlier invocation wrote.
+        print(f"error: no trained run of {' '.join(regimes)} with seeds "
+              f"{' '.join(map(str, args.seeds))} in {settings.out}; drop --existing-only "
+              "to train them", file=sys.stderr)
         return 1
 
     report = {
@@ -208,6 +215,9 @@ def measured_run(run: PreparedRun, benchmarks: dict[str, list[Example]], threads
 
     An earlier measurement counts when it was taken after the package was written, with the
     same benchmarks (by size), threads, repeats and warm-up calls.
+
+    NOTE: a change to guardintent's scoring code, or to a benchmark file that keeps its size,
+    does not invalidate a measurement. Delete `measurement.json` to measure the run again.
     """
     stored = run.package.parent / MEASUREMENT_FILE
     settings = {"benchmarks": {name: len(examples) for name, examples in benchmarks.items()},

@@ -89,8 +89,14 @@ def prepare_run(settings: TrainSettings, regime: str, seed: int) -> PreparedRun:
 
 
 def is_trained(settings: TrainSettings, regime: str, seed: int) -> bool:
-    """Return whether the run's training has written its `final` folder."""
-    return (run_folder(settings, regime, seed) / "final" / "model.safetensors").is_file()
+    """Return whether `prepare_run` would train nothing for this regime and seed.
+
+    That needs the run's `final` folder and, for dpo and grpo, that of the sft run they
+    start from, which `prepare_run` would otherwise train.
+    """
+    needed = [regime, "sft"] if regime in FROM_SFT else [regime]
+    return all((run_folder(settings, name, seed) / "final" / "model.safetensors").is_file()
+               for name in needed)
 
 
 def prepare_final(settings: TrainSettings, regime: str, seed: int, init: Path | None
