@@ -3,9 +3,10 @@
 `Guard(path).check(prompt)` returns a `CheckResult` with the verdict, the calibrated harm
 score and the user's intent. Policy options of `Guard` (allowlist, custom `Intent` objects,
 per-category thresholds) adjust the verdict, and `guardintent.testing.FakeGuard` replaces a
-guard in tests.
+guard in tests. `Cascade` puts a fast guard in front of a stronger one.
 """
 
+from guardintent.cascade import Cascade, calibrate_band
 from guardintent.errors import (
     CorruptPackageError,
     GuardIntentError,
@@ -24,6 +25,7 @@ from guardintent.result import CheckResult, GuardInfo, IntentMatch, Verdict
 __version__ = "0.1.0"
 
 __all__ = [
+    "Cascade",
     "CheckResult",
     "CorruptPackageError",
     "Guard",
@@ -40,4 +42,5 @@ __all__ = [
     "ParityError",
     "Verdict",
     "__version__",
+    "calibrate_band",
 ]

@@ -1,0 +1,159 @@
+"""Measure a cascade of a fast guard and a stronger one against each guard alone.
+
+The band is calibrated with `guardintent.calibrate_band` on held-out training prompts (a
+`validation.jsonl` that `guardintent train` writes into its `final` folder), never on the
+benchmarks. Then the first guard, the second guard and the cascade each check every prompt of
+the headline development benchmarks one at a time. The script prints, for each:
+
+- harmful-class F1 per benchmark and their mean;
+- p50 and p95 of those single checks, and of latency.py's prompts of about 30 and 200 tokens;
+- for the cascade, the share of prompts handed on to the second guard.
+
+    python benchmarks/cascade.py --first STUDENT --validation STUDENT/../final/validation.jsonl \
+        --data-dir DIR [--second PACKAGE] [--tolerance 0.01] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import onnxruntime as ort
+
+# A script's own folder is first on sys.path, so the sibling module imports by name.
+from latency import build_prompts, cpu_model, latency_summary, time_calls
+
+from guardintent import Cascade, Guard, Verdict, calibrate_band
+from guardintent._runtime import available_cpus
+from guardintent.data import HEADLINE, load_benchmarks, resolve_data_dir
+from guardintent.data.schema import Example
+from guardintent.guard import BUNDLED_PACKAGE
+
+Checker = Guard | Cascade
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    threads = args.threads or available_cpus()
+    try:
+        validation = read_validation(args.validation)
+        benchmarks = load_benchmarks(resolve_data_dir(args.data_dir))
+    except (OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    headline = {name: benchmarks[name] for name in HEADLINE if name in benchmarks}
+    if not headline:
+        print(f"error: none of the headline benchmarks ({', '.join(HEADLINE)}) was found",
+              file=sys.stderr)
+        return 2
+
+    first = Guard(args.first, threads=threads)
+    second = Guard(args.second, threads=threads)
+    band = calibrate_band(first, second, validation, tolerance=args.tolerance)
+    cascade = Cascade(first, second, band=band)
+    calibration_handed_on = sum(cascade.unsure(result) for result in first.check_batch(
+        validation)) / len(validation)
+
+    print(f"CPU: {cpu_model()}, onnxruntime {ort.__version__}, {threads} intra-op threads, "
+          f"Python {platform.python_version()}")
+    print(f"first: {first.info.name} {first.info.version} ({args.first}); second: "
+          f"{second.info.name} {second.info.version} ({args.second})")
+    print(f"band [{band[0]:.3f}, {band[1]:.3f}) calibrated on {len(validation)} held-out "
+          f"prompts at tolerance {args.tolerance}; {calibration_handed_on:.1%} of them are "
+          f"handed on")
+    print()
+
+    prompts = {target: prompt for target, (_, prompt) in
+               build_prompts(Path(args.first) / "tokenizer.json").items()}
+    names = list(headline)
+    print("| guard | " + " | ".join(f"{name} F1" for name in names) + " | mean F1 "
+          "| handed on | benchmark p50 ms | benchmark p95 ms | ~30 tok p50 ms "
+          "| ~200 tok p50 ms |")
+    print("|" + " --- |" * (len(names) + 7))
+    for label, checker in (("first", first), ("second", second), ("cascade", cascade)):
+        row = measure(checker, headline, prompts, args)
+        f1 = " | ".join(f"{row['f1'][name]:.3f}" for name in names)
+        handed = f"{row['handed_on']:.1%}" if label == "cascade" else "-"
+        print(f"| {label} | {f1} | {row['mean_f1']:.3f} | {handed} | {row['p50_ms']:.2f} "
+              f"| {row['p95_ms']:.2f} | {row['short_p50_ms']:.2f} | {row['long_p50_ms']:.2f} |")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--first", type=Path, required=True, help="fast guard package")
+    parser.add_argument("--second", type=Path, default=BUNDLED_PACKAGE,
+                        help="stronger guard package (default: the bundled guard)")
+    parser.add_argument("--validation", type=Path, required=True,
+                        help="JSON lines with a prompt field, held out from training, to "
+                             "calibrate the band on")
+    parser.add_argument("--data-dir",
+                        help="dataset directory (default: the GUARDINTENT_DATA variable)")
+    parser.add_argument("--tolerance", type=float, default=0.01,
+                        help="share of first-guard decisions that may disagree with the second "
+                             "guard on the held-out prompts (default: 0.01)")
+    parser.add_argument("--threads", type=int,
+                        help="onnxruntime intra-op threads (default: the CPUs this process "
+                             "may use)")
+    parser.add_argument("--repeats", type=int, default=100,
+                        help="timed checks of each latency.py prompt (default: 100)")
+    parser.add_argument("--warmup", type=int, default=10,
+                        help="untimed checks before the timed ones (default: 10)")
+    return parser
+
+
+def read_validation(path: Path) -> list[str]:
+    prompts = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            if not isinstance(row, dict) or not isinstance(row.get("prompt"), str):
+                raise ValueError(f"{path}, line {number}: expected an object with a prompt "
+                                 f"string")
+            prompts.append(row["prompt"])
+    if not prompts:
+        raise ValueError(f"{path} has no prompts")
+    return prompts
+
+
+def measure(checker: Checker, benchmarks: dict[str, list[Example]], prompts: dict[int, str],
+            args: argparse.Namespace) -> dict:
+    """Check every benchmark prompt alone, timing each check, and score the verdicts."""
+    timings = []
+    f1 = {}
+    handed_on = total = 0
+    for name, examples in benchmarks.items():
+        counts = {"tp": 0, "fp": 0, "fn": 0}
+        for example in examples:
+            started = time.perf_counter()
+            result = checker.check(example.prompt)
+            timings.append((time.perf_counter() - started) * 1000.0)
+            flagged = result.verdict is Verdict.HARMFUL
+            actual = example.label == "harmful"
+            counts["tp"] += flagged and actual
+            counts["fp"] += flagged and not actual
+            counts["fn"] += actual and not flagged
+            if isinstance(checker, Cascade):
+                # Outside the timing: the first guard's result alone decides where it went.
+                handed_on += checker.unsure(checker.first.check(example.prompt))
+            total += 1
+        denominator = 2 * counts["tp"] + counts["fp"] + counts["fn"]
+        f1[name] = 2 * counts["tp"] / denominator if denominator else 0.0
+    overall = latency_summary(timings)
+    short = latency_summary(time_calls(lambda: checker.check(prompts[30]), args.warmup,
+                                       args.repeats))
+    long = latency_summary(time_calls(lambda: checker.check(prompts[200]), args.warmup,
+                                      args.repeats))
+    return {"f1": f1, "mean_f1": sum(f1.values()) / len(f1), "handed_on": handed_on / total,
+            "p50_ms": overall["p50_ms"], "p95_ms": overall["p95_ms"],
+            "short_p50_ms": short["p50_ms"], "long_p50_ms": long["p50_ms"]}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
