@@ -74,8 +74,9 @@ def main(argv: list[str] | None = None) -> int:
           "| handed on | benchmark p50 ms | benchmark p95 ms | ~30 tok p50 ms "
           "| ~200 tok p50 ms |")
     print("|" + " --- |" * (len(names) + 7))
-    for label, checker in (("first", first), ("second", second), ("cascade", cascade)):
-        row = measure(checker, headline, prompts, args)
+    checkers = {"first": first, "second": second, "cascade": cascade}
+    rows = measure(checkers, cascade, headline, prompts, args)
+    for label, row in rows.items():
         f1 = " | ".join(f"{row['f1'][name]:.3f}" for name in names)
         handed = f"{row['handed_on']:.1%}" if label == "cascade" else "-"
         print(f"| {label} | {f1} | {row['mean_f1']:.3f} | {handed} | {row['p50_ms']:.2f} "
@@ -122,38 +123,56 @@ def read_validation(path: Path) -> list[str]:
     return prompts
 
 
-def measure(checker: Checker, benchmarks: dict[str, list[Example]], prompts: dict[int, str],
-            args: argparse.Namespace) -> dict:
-    """Check every benchmark prompt alone, timing each check, and score the verdicts."""
-    timings = []
-    f1 = {}
+def measure(checkers: dict[str, Checker], cascade: Cascade,
+            benchmarks: dict[str, list[Example]], prompts: dict[int, str],
+            args: argparse.Namespace) -> dict[str, dict]:
+    """Check every benchmark prompt alone with each checker in turn, timing each check.
+
+    The checkers take turns on every prompt and every timed repeat, so that a slow spell of
+    the machine falls on all of them alike.
+    """
+    timings: dict[str, list[float]] = {label: [] for label in checkers}
+    counts = {label: {name: [0, 0, 0] for name in benchmarks} for label in checkers}
     handed_on = total = 0
     for name, examples in benchmarks.items():
-        counts = {"tp": 0, "fp": 0, "fn": 0}
-        for example in examples:
-            started = time.perf_counter()
-            result = checker.check(example.prompt)
-            timings.append((time.perf_counter() - started) * 1000.0)
-            flagged = result.verdict is Verdict.HARMFUL
-            actual = example.label == "harmful"
-            counts["tp"] += flagged and actual
-            counts["fp"] += flagged and not actual
-            counts["fn"] += actual and not flagged
-            if isinstance(checker, Cascade):
-                # Outside the timing: the first guard's result alone decides where it went.
-                handed_on += checker.unsure(checker.first.check(example.prompt))
+        actual = [example.label == "harmful" for example in examples]
+        for example, harmful in zip(examples, actual, strict=True):
+            for label, checker in checkers.items():
+                started = time.perf_counter()
+                result = checker.check(example.prompt)
+                timings[label].append((time.perf_counter() - started) * 1000.0)
+                flagged = result.verdict is Verdict.HARMFUL
+                # Counts of true positives, false positives and false negatives.
+                counts[label][name][0] += flagged and harmful
+                counts[label][name][1] += flagged and not harmful
+                counts[label][name][2] += harmful and not flagged
+            # Outside the timing: the first guard's result alone decides where it went.
+            handed_on += cascade.unsure(cascade.first.check(example.prompt))
             total += 1
-        denominator = 2 * counts["tp"] + counts["fp"] + counts["fn"]
-        f1[name] = 2 * counts["tp"] / denominator if denominator else 0.0
-    overall = latency_summary(timings)
-    short = latency_summary(time_calls(lambda: checker.check(prompts[30]), args.warmup,
-                                       args.repeats))
-    long = latency_summary(time_calls(lambda: checker.check(prompts[200]), args.warmup,
-                                      args.repeats))
-    return {"f1": f1, "mean_f1": sum(f1.values()) / len(f1), "handed_on": handed_on / total,
-            "p50_ms": overall["p50_ms"], "p95_ms": overall["p95_ms"],
-            "short_p50_ms": short["p50_ms"], "long_p50_ms": long["p50_ms"]}
 
+    rows = {}
+    for label in checkers:
+        f1 = {name: f1_score(*counts[label][name]) for name in benchmarks}
+        overall = latency_summary(timings[label])
+        rows[label] = {"f1": f1, "mean_f1": sum(f1.values()) / len(f1),
+                       "p50_ms": overall["p50_ms"], "p95_ms": overall["p95_ms"]}
+    for target, key in ((30, "short_p50_ms"), (200, "long_p50_ms")):
+        prompt = prompts[target]
+        series: dict[str, list[float]] = {label: [] for label in checkers}
+        for checker in checkers.values():
+            time_calls(lambda c=checker, p=prompt: c.check(p), args.warmup, 0)
+        for _ in range(args.repeats):
+            for label, checker in checkers.items():
+                series[label] += time_calls(lambda c=checker, p=prompt: c.check(p), 0, 1)
+        for label in checkers:
+            rows[label][key] = latency_summary(series[label])["p50_ms"]
+    rows["cascade"]["handed_on"] = handed_on / total
+    return rows
+
+
+def f1_score(true_positives: int, false_positives: int, false_negatives: int) -> float:
+    denominator = 2 * true_positives + false_positives + false_negatives
+    return 2 * true_positives / denominator if denominator else 0.0
 
 if __name__ == "__main__":
     sys.exit(main())
