@@ -9,7 +9,7 @@ the headline development benchmarks one at a time. The script prints, for each:
 - p50 and p95 of those single checks, and of latency.py's prompts of about 30 and 200 tokens;
 - for the cascade, the share of prompts handed on to the second guard.
 
-    python benchmarks/cascade.py --first STUDENT --validation STUDENT/../final/validation.jsonl \
+    python benchmarks/cascade.py --first STUDENT --validation STUDENT_RUN/final/validation.jsonl \
         --data-dir DIR [--second PACKAGE] [--tolerance 0.01] [--threads 2]
 """
 

@@ -92,7 +92,7 @@ class Cascade:
 def calibrate_band(
     first: Guard, second: Guard, prompts: Sequence[str], *, tolerance: float = 0.01
 ) -> tuple[float, float]:
-    """Return the widest band edges at which the first guard's verdicts agree with the second's.
+    """Return the narrowest band outside which the first guard's verdicts agree with the second's.
 
     `low` is the highest first-guard score, at most `first.threshold`, such that of the
     prompts scoring below it, at most a `tolerance` share are harmful to the second guard.
@@ -120,7 +120,7 @@ def calibrate_band(
 def _widest_edge(
     scores: np.ndarray, disagree: np.ndarray, tolerance: float, threshold: float, below: bool
 ) -> float:
-    """Find the edge furthest from `threshold` towards the middle whose region agrees enough.
+    """Find the edge nearest `threshold` whose region beyond it agrees with the second guard.
 
     For `below`, the region is `scores < edge` and the edge runs from `threshold` down to 0.
     Otherwise the region is `scores >= edge` and the edge runs from `threshold` up to 1.
