@@ -10,6 +10,7 @@ from guardintent import errors
 REPOSITORY = Path(__file__).resolve().parent.parent
 
 PUBLIC_NAMES = [
+    "Cascade",
     "CheckResult",
     "CorruptPackageError",
     "Guard",
@@ -26,6 +27,7 @@ PUBLIC_NAMES = [
     "ParityError",
     "Verdict",
     "__version__",
+    "calibrate_band",
 ]
 
 
