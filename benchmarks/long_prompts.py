@@ -8,7 +8,8 @@ checked `--repeats` times (default 2) and the fastest time counts, after one war
     python benchmarks/long_prompts.py [--guard PATH] [--threads 1] [--kinds random-cjk ...]
                                       [--no-sentences]
 
-Peak RSS (VmHWM, Linux only) is reported at the end, to show that memory stays bounded too.
+Peak RSS (VmHWM on Linux, ru_maxrss elsewhere) is reported at the end, to show that memory stays
+bounded too.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import onnxruntime as ort
+
+# A script's own folder is first on sys.path, so the sibling modules import by name.
+from latency import cpu_model
+from peak_rss import peak_rss_kib
 
 from guardintent import Guard
 
@@ -78,26 +83,6 @@ def build_prompt(kind: str, size: int, rng: random.Random) -> str:
     return "".join(parts)[:size]
 
 
-def peak_rss_mib() -> float | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024 / MIB
-    except OSError:
-        pass
-    return None
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def write(line: str) -> None:
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
@@ -139,9 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         if best > slowest[1]:
             slowest = (kind, best)
     write(f"slowest: {slowest[0]} {slowest[1]:.2f} s")
-    peak = peak_rss_mib()
-    if peak is not None:
-        write(f"peak rss: {peak:.1f} MiB")
+    write(f"peak rss: {peak_rss_kib() * 1024 / MIB:.1f} MiB")
     return 0
 
 

@@ -112,7 +112,11 @@ def load_long_benign(data_dir: Path) -> list[str]:
             raise ValueError(f"Arena-Hard file not found: {path}")
         with path.open(encoding="utf-8") as handle:
             prompts += [json.loads(line)["prompt"] for line in handle if line.strip()]
-    return [prompt for prompt in prompts if len(prompt) >= SENTENCES_MIN_CHARS]
+    long_prompts = [prompt for prompt in prompts if len(prompt) >= SENTENCES_MIN_CHARS]
+    if not long_prompts:
+        raise ValueError(f"no Arena-Hard prompt of {SENTENCES_MIN_CHARS}+ characters found in "
+                         f"{data_dir / 'arena-hard'}; check that its question files are complete")
+    return long_prompts
 
 
 def embed_requests(requests: list[str], fillers: list[str], rng: random.Random) -> list[str]:
