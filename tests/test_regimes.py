@@ -1,5 +1,6 @@
 """The distill, dpo and grpo regimes, the intent-free baseline and smaller students."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -24,8 +25,14 @@ from guardintent.train.objectives import (  # noqa: E402
     pick_rejected,
     wrong_verdict,
 )
-from guardintent.train.teacher import TeacherTargets, label_with_guard  # noqa: E402
+from guardintent.train.teacher import (  # noqa: E402
+    TeacherEnsemble,
+    TeacherTargets,
+    label_with_guard,
+    label_with_guards,
+)
 from guardintent.train.trainer import TrainConfig, _judge_embeddings, train  # noqa: E402
+from tests._tiny import build_tiny_package  # noqa: E402
 from tests._toy_training import TRAIN_SETTINGS  # noqa: E402
 
 
@@ -114,6 +121,61 @@ def test_teacher_intent_probabilities_normalised(teacher_targets):
     probabilities = targets.intent_probabilities(np.array([0, 3]), np.array([0, 1, 2]))
     assert probabilities.shape == (2, 3)
     assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def second_package(tmp_path_factory):
+    """A tiny guard with other weights, so an ensemble of it and `tiny_package` is not trivial."""
+    return build_tiny_package(tmp_path_factory.mktemp("second-guard"), seed=1)
+
+
+def test_teacher_ensemble_averages_members(teacher_targets, toy_train_file):
+    first, _ = teacher_targets
+    rng = np.random.default_rng(0)
+    embeddings = rng.normal(size=first.prompt_embeddings.shape).astype(np.float32)
+    second = dataclasses.replace(
+        first, harm=(1.0 - first.harm).astype(np.float32), categories=first.categories[::-1].copy(),
+        prompt_embeddings=embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True),
+        scale=5.0)
+    labels = np.array([e.label == "harmful" for e in read_train_file(toy_train_file)])
+    ensemble = TeacherEnsemble.average([first, second], labels)
+
+    assert np.allclose(ensemble.harm, 0.5 * (first.harm + second.harm))
+    assert np.allclose(ensemble.categories, 0.5 * (first.categories + second.categories))
+    assert np.array_equal(ensemble.agrees, (ensemble.harm >= 0.5) == labels)
+    rows, candidates = np.array([0, 2, 5]), np.array([1, 0, 3, 2])
+    mixed = ensemble.intent_probabilities(rows, candidates)
+    expected = 0.5 * (first.intent_probabilities(rows, candidates)
+                      + second.intent_probabilities(rows, candidates))
+    assert np.allclose(mixed, expected)
+    assert np.allclose(mixed.sum(axis=1), 1.0, atol=1e-5)
+    summary = ensemble.summary()
+    assert summary["kept"] == int(ensemble.agrees.sum())
+    assert [member["kept"] for member in summary["members"]] == [
+        int(first.agrees.sum()), int(second.agrees.sum())]
+
+
+def test_teacher_ensemble_rejects_other_examples(teacher_targets):
+    targets, _ = teacher_targets
+    shorter = dataclasses.replace(targets, harm=targets.harm[:-1])
+    with pytest.raises(ValueError, match="different numbers of examples"):
+        TeacherEnsemble.average([targets, shorter], targets.agrees)
+    with pytest.raises(ValueError, match="at least one member"):
+        TeacherEnsemble.average([], targets.agrees)
+
+
+def test_label_with_two_guards(tiny_package, second_package, toy_train_file, tmp_path):
+    examples = read_train_file(toy_train_file)
+    bank = IntentBank.from_examples(examples)
+    alone = label_with_guards([tiny_package], examples, bank.texts, list(CATEGORY_IDS))
+    assert isinstance(alone, TeacherTargets)
+    both = label_with_guards([tiny_package, second_package], examples, bank.texts,
+                             list(CATEGORY_IDS), cache_dir=tmp_path)
+    second = label_with_guard(second_package, examples, bank.texts, list(CATEGORY_IDS))
+    assert isinstance(both, TeacherEnsemble)
+    assert not np.allclose(alone.harm, second.harm)
+    assert np.allclose(both.harm, 0.5 * (alone.harm + second.harm), atol=1e-6)
+    assert len(list(tmp_path.glob("teacher-*.npz"))) == 2
 
 
 def test_collate_extra_intents_deterministic(tiny_encoder, toy_train_file):
@@ -274,12 +336,28 @@ def _run(tiny_encoder, toy_train_file, out, **overrides):
 
 def test_train_distill_student(tiny_encoder, toy_train_file, tiny_package, tmp_path):
     final = _run(tiny_encoder, toy_train_file, tmp_path / "run", regime="distill",
-                 teacher=tiny_package, layers=1, extra_intents=4)
+                 teachers=(tiny_package,), layers=1, extra_intents=4)
     card = _card(final)
     assert card["regime"] == "distill"
+    assert card["teachers"] == [str(tiny_package)]
     assert card["teacher_agreement"]["examples"] == card["train_examples"]
     assert json.loads((final / "config.json").read_text())["num_hidden_layers"] == 1
     assert len(IntentGuardModel.load(final).encoder.encoder.layer) == 1
+
+
+def test_cli_distill_from_two_teachers(tiny_encoder, toy_train_file, tiny_package,
+                                       second_package, tmp_path):
+    out = tmp_path / "run"
+    assert train_main(["--train-file", str(toy_train_file), "--out", str(out),
+                       "--base-model", str(tiny_encoder), "--regime", "distill",
+                       "--teacher", str(tiny_package), "--teacher", str(second_package),
+                       "--max-steps", "2", "--batch-size", "16", "--max-length", "32",
+                       "--window-stride", "8", "--extra-intents", "4"]) == 0
+    card = _card(out / "final")
+    assert card["teachers"] == [str(tiny_package), str(second_package)]
+    agreement = card["teacher_agreement"]
+    assert len(agreement["members"]) == 2
+    assert agreement["examples"] == card["train_examples"]
 
 
 def test_train_intent_free_card(tiny_encoder, toy_train_file, tmp_path):

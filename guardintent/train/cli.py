@@ -104,8 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
     regimes = parser.add_argument_group("regimes")
     regimes.add_argument("--intent-free", action="store_true",
                          help="sft without the intent and category losses: the harm head alone")
-    regimes.add_argument("--teacher", type=Path,
-                         help="distill: guard package whose scores and intents are learned")
+    regimes.add_argument("--teacher", type=Path, action="append",
+                         help="distill: guard package whose scores and intents are learned; "
+                         "repeat it for an ensemble, whose harm probabilities and intent "
+                         "distributions are averaged")
     regimes.add_argument("--verdict-only", action="store_true",
                          help="distill: learn the teacher's harm probability only")
     regimes.add_argument("--extra-intents", type=int,
@@ -127,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 <= args.window_stride < args.max_length - 2:
         parser.error(f"--window-stride {args.window_stride} must be at least 0 and less than "
                      f"--max-length {args.max_length} minus 2 special tokens")
-    if args.regime == "distill" and args.teacher is None:
+    if args.regime == "distill" and not args.teacher:
         parser.error("--regime distill needs --teacher PACKAGE (an exported guard package)")
     if args.regime in ("dpo", "grpo") and args.init is None:
         parser.error(f"--regime {args.regime} needs --init FOLDER, a trained model folder "
@@ -161,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
         learning_rate=args.learning_rate, max_length=args.max_length,
         window_stride=args.window_stride, seed=args.seed,
         save_every=args.save_every, regime=args.regime, init=args.init, layers=args.layers,
-        teacher=args.teacher, verdict_only=args.verdict_only, extra_intents=extra_intents,
+        teachers=tuple(args.teacher or ()), verdict_only=args.verdict_only,
+        extra_intents=extra_intents,
         dpo_beta=args.dpo_beta, grpo_group_size=args.group_size, kl_weight=args.kl_weight,
         **({"intent_weight": 0.0, "category_weight": 0.0} if args.intent_free else {}),
     )

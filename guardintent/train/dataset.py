@@ -17,7 +17,7 @@ from tokenizers import Tokenizer
 from guardintent.data.schema import LABELS, Example
 
 if TYPE_CHECKING:
-    from guardintent.train.teacher import TeacherTargets
+    from guardintent.train.teacher import TeacherEnsemble, TeacherTargets
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,7 @@ class TokenisedExamples:
     def __init__(self, examples: list[Example], tokenizer: Tokenizer, categories: list[str],
                  intent_texts: list[str], cache_dir: Path | None = None,
                  max_windows: int = 4, *, intent_priors: list[float] | None = None,
-                 teacher: TeacherTargets | None = None,
+                 teacher: TeacherTargets | TeacherEnsemble | None = None,
                  judge_embeddings: np.ndarray | None = None) -> None:
         self.examples = examples
         self.categories = categories

@@ -6,6 +6,11 @@ every intent of the training bank with its intent tower. The student then learns
 harm probability and its intent distribution over the candidates of each batch. A teacher
 target is used only where the teacher's verdict agrees with the source label. `agrees` marks
 those examples, and their count is logged and stored in the data card.
+
+Several teachers form an ensemble (`TeacherEnsemble`): the student learns the mean of their harm
+probabilities, category probabilities and intent distributions. Each member's intent
+distribution is computed in its own embedding space before averaging, so members need not share
+an intent tower.
 """
 
 from __future__ import annotations
@@ -64,6 +69,64 @@ class TeacherTargets:
         """Read targets written by `save`."""
         with np.load(path) as values:
             return cls(scale=float(values["scale"]), **{name: values[name] for name in _FIELDS})
+
+
+@dataclass(frozen=True)
+class TeacherEnsemble:
+    """Teachers averaged: the mean of their harm, category and intent probabilities.
+
+    `agrees` marks the examples whose averaged verdict equals the source label; only those get
+    the ensemble's targets, as with a single teacher.
+    """
+
+    members: tuple[TeacherTargets, ...]
+    harm: np.ndarray  # float32 [examples], mean P(harmful) of the members
+    categories: np.ndarray  # float32 [examples, categories]
+    agrees: np.ndarray  # bool [examples]
+
+    @classmethod
+    def average(cls, members: list[TeacherTargets], labels: np.ndarray) -> TeacherEnsemble:
+        """Combine `members`, which labelled the same examples, whose labels are `labels`.
+
+        `labels` is a bool array, True for harmful, one entry per example.
+        """
+        if not members:
+            raise ValueError("a teacher ensemble needs at least one member")
+        sizes = sorted({len(member.harm) for member in members} | {len(labels)})
+        if len(sizes) != 1:
+            raise ValueError(f"teachers and labels cover different numbers of examples: {sizes}; "
+                             "label the same examples with every teacher")
+        harm = np.mean([member.harm for member in members], axis=0).astype(np.float32)
+        categories = np.mean([member.categories for member in members], axis=0)
+        return cls(members=tuple(members), harm=harm, categories=categories.astype(np.float32),
+                   agrees=(harm >= 0.5) == np.asarray(labels, dtype=bool))
+
+    def intent_probabilities(self, rows: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+        """Return the members' mean distribution over `candidates` for example `rows`."""
+        return np.mean([member.intent_probabilities(rows, candidates)
+                        for member in self.members], axis=0)
+
+    def summary(self) -> dict[str, object]:
+        """Return the ensemble's counts, as `TeacherTargets.summary`, with each member's."""
+        kept = int(self.agrees.sum())
+        return {"examples": len(self.agrees), "kept": kept,
+                "kept_share": round(kept / max(len(self.agrees), 1), 4),
+                "members": [member.summary() for member in self.members]}
+
+
+def label_with_guards(packages: list[Path], examples: list[Example], intent_texts: list[str],
+                      categories: list[str], cache_dir: Path | None = None,
+                      threads: int = 1) -> TeacherTargets | TeacherEnsemble:
+    """Label `examples` with one guard package, or with several averaged as an ensemble.
+
+    Arguments are those of `label_with_guard`; each package is labelled and cached on its own.
+    """
+    members = [label_with_guard(package, examples, intent_texts, categories,
+                                cache_dir=cache_dir, threads=threads) for package in packages]
+    if len(members) == 1:
+        return members[0]
+    labels = np.array([example.label == "harmful" for example in examples])
+    return TeacherEnsemble.average(members, labels)
 
 
 def label_with_guard(package: Path, examples: list[Example], intent_texts: list[str],

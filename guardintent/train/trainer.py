@@ -2,10 +2,10 @@
 
 sft: harm cross-entropy + category BCE + InfoNCE between each prompt's intent embedding and the
 intent tower's embedding of its intent description. distill: a teacher guard package's harm
-probability and intent distribution. dpo and grpo: start from a trained model, which stays
-frozen as the reference. Runs under accelerate, so the same code runs on one CPU or several
-GPUs. Checkpoints are written atomically every `save_every` steps, and a rerun with the same
-output folder resumes from the newest one.
+probability and intent distribution, or the mean of several packages' (an ensemble). dpo and
+grpo: start from a trained model, which stays frozen as the reference. Runs under accelerate, so
+the same code runs on one CPU or several GPUs. Checkpoints are written atomically every
+`save_every` steps, and a rerun with the same output folder resumes from the newest one.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ class TrainConfig:
     regime: str = "sft"
     init: Path | None = None
     layers: int | None = None
-    teacher: Path | None = None
+    teachers: tuple[Path, ...] = ()
     verdict_only: bool = False
     extra_intents: int = 0
     distill_alpha: float = 0.5
@@ -103,12 +103,12 @@ def train(config: TrainConfig, examples: list[Example], data_card: dict[str, obj
                                config.window_stride)
     teacher = None
     if config.regime == "distill":
-        from guardintent.train.teacher import label_with_guard
+        from guardintent.train.teacher import label_with_guards
 
-        if config.teacher is None:
+        if not config.teachers:
             raise ValueError("the distill regime needs a teacher guard package; pass --teacher")
-        teacher = label_with_guard(config.teacher, train_examples, bank.texts, _categories(),
-                                   cache_dir=config.output_dir / "cache")
+        teacher = label_with_guards(list(config.teachers), train_examples, bank.texts,
+                                    _categories(), cache_dir=config.output_dir / "cache")
         logger.info("teacher verdicts agree with the labels on %s", teacher.summary())
     judge = _judge_embeddings(config, bank.texts) if config.regime == "grpo" else None
     data = TokenisedExamples(train_examples, tokenizer, _categories(), bank.texts,
@@ -336,4 +336,12 @@ def _save_final(model: IntentGuardModel, final: Path, config: TrainConfig, bank:
 
 
 def _json_ready(values: dict[str, object]) -> dict[str, object]:
-    return {key: str(value) if isinstance(value, Path) else value for key, value in values.items()}
+    return {key: _json_value(value) for key, value in values.items()}
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple | list):
+        return [_json_value(item) for item in value]
+    return value
