@@ -2,7 +2,8 @@
 
 Regimes: sft, sft-intent-free (harm head only), distill and distill-verdict-only (from a teacher
 guard package, by default the bundled guard), dpo and grpo (each from the same seed's sft run,
-trained for `--steps` more steps). Every run is exported as an fp32 guard package and measured
+trained for `--steps` more steps), and sft-continued, their control: as many more sft steps
+from the same run. Every run is exported as an fp32 guard package and measured
 on this machine:
 
 - harmful-class F1 on every development benchmark found in the data directory, and the mean
@@ -126,8 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="regimes to compare (default: all)")
 
     parser.add_argument("--steps", type=int,
-                        help="maximum optimiser steps per run, which dpo and grpo train on top "
-                             "of their sft run (default: the whole schedule)")
+                        help="maximum optimiser steps per run, which dpo, grpo and "
+                             "sft-continued train on top of their sft run (default: the whole "
+                             "schedule)")
     parser.add_argument("--epochs", type=float,
                         help="passes over the training data (default: the trainer's default)")
     parser.add_argument("--existing-only", action="store_true",

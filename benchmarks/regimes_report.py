@@ -100,9 +100,11 @@ def regime_notes(settings: dict[str, Any]) -> str:
     notes = ""
     if any(regime.startswith("distill") for regime in settings["regimes"]):
         notes += f" The distill teacher is {settings['teacher']}."
-    if {"dpo", "grpo"} & set(settings["regimes"]):
-        notes += (" The dpo and grpo runs train as many steps again, starting from the same "
-                  "seed's sft run.")
+    continued = [regime for regime in ("dpo", "grpo", "sft-continued")
+                 if regime in settings["regimes"]]
+    if continued:
+        notes += (f" The {' and '.join(continued)} runs train as many steps again, starting "
+                  "from the same seed's sft run.")
     return notes
 
 

@@ -20,9 +20,11 @@ from pathlib import Path
 logger = logging.getLogger("regimes")
 
 REPOSITORY = Path(__file__).resolve().parent.parent
-REGIMES = ("sft", "sft-intent-free", "distill", "distill-verdict-only", "dpo", "grpo")
-# `guardintent train` options of each regime. The distill regimes also get --teacher, and dpo
-# and grpo get --init.
+REGIMES = ("sft", "sft-intent-free", "distill", "distill-verdict-only", "dpo", "grpo",
+           "sft-continued")
+# `guardintent train` options of each regime. The distill regimes also get --teacher, and dpo,
+# grpo and sft-continued get --init. sft-continued is the control for dpo and grpo: as many
+# more sft steps from the same starting point.
 REGIME_OPTIONS = {
     "sft": ("--regime", "sft"),
     "sft-intent-free": ("--regime", "sft", "--intent-free"),
@@ -30,8 +32,11 @@ REGIME_OPTIONS = {
     "distill-verdict-only": ("--regime", "distill", "--verdict-only"),
     "dpo": ("--regime", "dpo"),
     "grpo": ("--regime", "grpo"),
+    "sft-continued": ("--regime", "sft"),
 }
-FROM_SFT = frozenset({"dpo", "grpo"})
+FROM_SFT = frozenset({"dpo", "grpo", "sft-continued"})
+# The regime that a run's data card records, where it differs from the name here.
+CARD_REGIME = {"sft-continued": "sft"}
 PACKAGE_FOLDER = "package-fp32"
 LOG_FILE = "commands.log"
 LOG_TAIL_LINES = 20
@@ -76,7 +81,8 @@ def run_folder(settings: TrainSettings, regime: str, seed: int) -> Path:
 def prepare_run(settings: TrainSettings, regime: str, seed: int) -> PreparedRun:
     """Train (or load) one run and export it as an fp32 guard package.
 
-    dpo and grpo start from the same seed's sft run, which is trained first if it is missing.
+    dpo, grpo and sft-continued start from the same seed's sft run, which is trained first if
+    it is missing.
     """
     folder = run_folder(settings, regime, seed)
     init = None
@@ -91,8 +97,8 @@ def prepare_run(settings: TrainSettings, regime: str, seed: int) -> PreparedRun:
 def is_trained(settings: TrainSettings, regime: str, seed: int) -> bool:
     """Return whether `prepare_run` would train nothing for this regime and seed.
 
-    That needs the run's `final` folder and, for dpo and grpo, that of the sft run they
-    start from, which `prepare_run` would otherwise train.
+    That needs the run's `final` folder and, for dpo, grpo and sft-continued, that of the sft
+    run they start from, which `prepare_run` would otherwise train.
     """
     needed = [regime, "sft"] if regime in FROM_SFT else [regime]
     return all((run_folder(settings, name, seed) / "final" / "model.safetensors").is_file()
@@ -147,7 +153,7 @@ def train_command(settings: TrainSettings, regime: str, seed: int, init: Path | 
     if init is not None:
         command += ["--init", str(init)]
     elif settings.layers is not None:
-        # dpo and grpo inherit the encoder size of their sft run, so only fresh runs cut layers.
+        # Runs from an sft run inherit its encoder size, so only fresh runs cut layers.
         command += ["--layers", str(settings.layers)]
     if settings.steps is not None:
         command += ["--max-steps", str(settings.steps)]
@@ -184,7 +190,7 @@ def run_logged(command: list[str], log_path: Path, description: str) -> float:
 def check_card(final: Path, settings: TrainSettings, regime: str, seed: int) -> None:
     """Reject a reused run of another regime or seed, and warn when its steps or size differ."""
     card = json.loads((final / "data_card.json").read_text(encoding="utf-8"))["training"]
-    if card.get("regime") != regime or card.get("seed") != seed:
+    if card.get("regime") != CARD_REGIME.get(regime, regime) or card.get("seed") != seed:
         raise RunError(
             f"{final} was trained as regime {card.get('regime')!r} with seed {card.get('seed')}, "
             f"not {regime!r} with seed {seed}; move it away or choose another --out")
