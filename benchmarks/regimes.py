@@ -137,9 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--layers", type=int, default=3,
                         help="encoder layers kept in each student (default: 3)")
 
-    parser.add_argument("--teacher", type=Path, default=BUNDLED_PACKAGE,
-                        help="guard package the distill regimes learn from "
-                             "(default: the bundled guard)")
+    parser.add_argument("--teacher", type=Path, action="append",
+                        help="guard package the distill regimes learn from (default: the "
+                             "bundled guard); repeat it for an ensemble of teachers")
     parser.add_argument("--threads", type=int,
                         help="torch threads in training and onnxruntime intra-op threads "
                              "(default: the CPUs this process may use)")
@@ -181,9 +181,10 @@ def validate_options(args: argparse.Namespace, regimes: list[str]) -> None:
             raise ValueError(f"--{option} must be at least {minimum}, got {value}")
     if any(seed < 0 for seed in args.seeds):
         raise ValueError(f"--seeds must be non-negative, got {args.seeds}")
-    if any(regime.startswith("distill") for regime in regimes) and not (
-            args.teacher / "guard.json").is_file():
-        raise ValueError(f"--teacher {args.teacher} is not a guard package (no guard.json)")
+    if any(regime.startswith("distill") for regime in regimes):
+        for teacher in args.teacher or ():
+            if not (teacher / "guard.json").is_file():
+                raise ValueError(f"--teacher {teacher} is not a guard package (no guard.json)")
     if args.train_file is not None and not args.train_file.is_file():
         raise ValueError(f"--train-file {args.train_file}: file not found")
     if args.table is not None and args.table.suffix.lower() != ".md":
@@ -200,7 +201,8 @@ def train_settings(args: argparse.Namespace, threads: int) -> TrainSettings:
     return TrainSettings(
         out=args.out.resolve(), data_dir=resolve_data_dir(args.data_dir).resolve(),
         train_file=absolute(args.train_file), base_model=absolute(args.base_model),
-        teacher=args.teacher.resolve(), steps=args.steps, epochs=args.epochs,
+        teachers=tuple(path.resolve() for path in args.teacher or [BUNDLED_PACKAGE]),
+        steps=args.steps, epochs=args.epochs,
         layers=args.layers, threads=threads)
 
 
@@ -302,7 +304,8 @@ def describe_settings(args: argparse.Namespace, settings: TrainSettings, regimes
         "data_dir": str(settings.data_dir),
         "train_file": None if settings.train_file is None else str(settings.train_file),
         "base_model": None if settings.base_model is None else str(settings.base_model),
-        "teacher": str(settings.teacher), "seeds": args.seeds, "regimes": regimes,
+        "teachers": [str(path) for path in settings.teachers], "seeds": args.seeds,
+        "regimes": regimes,
         "steps": args.steps, "epochs": args.epochs, "layers": args.layers,
         "headline": [name for name in HEADLINE if name in benchmarks],
         "benchmarks": {name: len(examples) for name, examples in benchmarks.items()},

@@ -99,7 +99,13 @@ def regime_notes(settings: dict[str, Any]) -> str:
     """Return the sentences about the teacher and the sft starting point, where they apply."""
     notes = ""
     if any(regime.startswith("distill") for regime in settings["regimes"]):
-        notes += f" The distill teacher is {settings['teacher']}."
+        # Reports written before ensembles were possible name one teacher.
+        teachers = settings.get("teachers") or [settings["teacher"]]
+        if len(teachers) == 1:
+            notes += f" The distill teacher is {teachers[0]}."
+        else:
+            notes += (f" The distill teacher is the ensemble of {', '.join(teachers)}, whose "
+                      "probabilities are averaged.")
     continued = [regime for regime in ("dpo", "grpo", "sft-continued")
                  if regime in settings["regimes"]]
     if continued:

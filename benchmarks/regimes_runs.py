@@ -54,7 +54,7 @@ class TrainSettings:
     data_dir: Path
     train_file: Path | None
     base_model: Path | None
-    teacher: Path
+    teachers: tuple[Path, ...]
     steps: int | None
     epochs: float | None
     layers: int | None
@@ -149,7 +149,8 @@ def train_command(settings: TrainSettings, regime: str, seed: int, init: Path | 
     if settings.base_model is not None:
         command += ["--base-model", str(settings.base_model)]
     if regime.startswith("distill"):
-        command += ["--teacher", str(settings.teacher)]
+        for teacher in settings.teachers:
+            command += ["--teacher", str(teacher)]
     if init is not None:
         command += ["--init", str(init)]
     elif settings.layers is not None:
