@@ -246,8 +246,10 @@ def test_distill_needs_teacher(tiny_encoder, toy_train_file):
 def test_dpo_prefers_chosen(trained_checkpoint, tiny_encoder, toy_train_file):
     _, _, data = _toy_data(tiny_encoder, toy_train_file)
     torch.manual_seed(0)
+    # No anchor, so the margin can only grow through the preference term.
     objective = DPOObjective(IntentGuardModel.load(trained_checkpoint).train(),
-                             IntentGuardModel.load(trained_checkpoint), LossWeights(), beta=0.5)
+                             IntentGuardModel.load(trained_checkpoint), LossWeights(), beta=0.5,
+                             anchor=0.0)
     before = _preference_margin(objective, data)
     _optimise(objective, data, steps=15)
     after = _preference_margin(objective, data)
@@ -281,12 +283,35 @@ def test_grpo_reward_rises(trained_checkpoint, tiny_encoder, toy_train_file):
     torch.manual_seed(0)
     # A fresh policy reads intents poorly, so the reward has room to rise.
     policy = _fresh_model(tiny_encoder)
+    # No anchor, so the reward can only rise through the policy gradient.
     objective = GRPOObjective(policy, _fresh_model(tiny_encoder), LossWeights(intent=5.0),
-                              group_size=8, kl_weight=0.0)
+                              group_size=8, kl_weight=0.0, anchor=0.0)
     history = _optimise(objective, data, steps=30)
     early = np.mean([parts["reward"] for parts in history[:8]])
     late = np.mean([parts["reward"] for parts in history[-8:]])
     assert late > early + 0.05
+
+
+@pytest.mark.parametrize("regime", ["dpo", "grpo"])
+def test_anchor_adds_intent_loss(regime, trained_checkpoint, tiny_encoder, toy_train_file):
+    examples = read_train_file(toy_train_file)
+    config = TrainConfig(output_dir=tiny_encoder, base_model=tiny_encoder, max_length=16)
+    judge = _judge_embeddings(config, IntentBank.from_examples(examples).texts)
+    _, _, data = _toy_data(tiny_encoder, toy_train_file, judge_embeddings=judge)
+    batch = data.collate(list(range(8)), 4, 0)
+    weights = LossWeights(intent=2.0)
+    losses = {}
+    for anchor in (0.0, 1.5):
+        model = IntentGuardModel.load(trained_checkpoint).eval()
+        reference = IntentGuardModel.load(trained_checkpoint)
+        objective = (DPOObjective(model, reference, weights, anchor=anchor) if regime == "dpo"
+                     else GRPOObjective(model, reference, weights, anchor=anchor))
+        torch.manual_seed(0)
+        losses[anchor] = objective(batch)
+    (plain, plain_parts), (anchored, parts) = losses[0.0], losses[1.5]
+    assert parts["anchor"] > 0
+    assert parts["anchor"] == pytest.approx(plain_parts["anchor"])
+    assert (anchored - plain).item() == pytest.approx(2.0 * 1.5 * parts["anchor"], rel=1e-4)
 
 
 def test_grpo_needs_judge(trained_checkpoint, tiny_encoder, toy_train_file):

@@ -174,6 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="grpo: intents sampled per prompt")
     regimes.add_argument("--kl-weight", type=float, default=0.05,
                          help="grpo: weight of KL(policy || reference)")
+    regimes.add_argument("--anchor-weight", type=float, default=1.0,
+                         help="dpo and grpo: weight of the sft intent loss kept beside the "
+                         "preference or policy loss (0 drops it)")
     return parser
 
 
@@ -231,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         teachers=tuple(args.teacher or ()), verdict_only=args.verdict_only,
         extra_intents=extra_intents,
         dpo_beta=args.dpo_beta, grpo_group_size=args.group_size, kl_weight=args.kl_weight,
+        anchor_weight=args.anchor_weight,
         **({"intent_weight": 0.0, "category_weight": 0.0} if args.intent_free else {}),
     )
     args.out.mkdir(parents=True, exist_ok=True)

@@ -191,13 +191,16 @@ class DPOObjective(_ReferenceObjective):
     Chosen = the example's true intent. Rejected = the reference model's own most likely wrong
     intent, above all one that implies the wrong verdict. With margin = (log pi(chosen) -
     log ref(chosen)) - (log pi(rejected) - log ref(rejected)), the loss is
-    -log sigmoid(beta * margin).
+    -log sigmoid(beta * margin), plus `anchor` times the sft intent loss, -log pi(chosen).
+    Without that anchor the intent embedding, which the harm head also reads, is free to drift
+    away from the intent tower.
     """
 
     def __init__(self, model: IntentGuardModel, reference: IntentGuardModel,
-                 weights: LossWeights, beta: float = 0.1) -> None:
+                 weights: LossWeights, beta: float = 0.1, anchor: float = 1.0) -> None:
         super().__init__(model, reference, weights)
         self.beta = beta
+        self.anchor = anchor
 
     def forward(self, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
         """Return the weighted loss of one batch and its parts."""
@@ -211,10 +214,13 @@ class DPOObjective(_ReferenceObjective):
         margin = ((policy[rows, chosen] - reference[rows, chosen])
                   - (policy[rows, rejected] - reference[rows, rejected]))
         preference = -F.logsigmoid(self.beta * margin).mean()
-        total = harm + self.weights.category * category + self.weights.intent * preference
+        anchor = F.nll_loss(policy, chosen)
+        total = (harm + self.weights.category * category
+                 + self.weights.intent * (preference + self.anchor * anchor))
         accuracy = (policy[rows, chosen] > policy[rows, rejected]).float().mean()
         return total, {"harm": harm.item(), "category": category.item(),
-                       "dpo": preference.item(), "preference_accuracy": accuracy.item()}
+                       "dpo": preference.item(), "anchor": anchor.item(),
+                       "preference_accuracy": accuracy.item()}
 
 
 class GRPOObjective(_ReferenceObjective):
@@ -226,17 +232,18 @@ class GRPOObjective(_ReferenceObjective):
     faithfulness is the cosine (floored at 0) between the sampled and the reference intent
     under a frozen judge encoder (`Batch.judge_similarity`). Advantages are the rewards minus
     their group mean over the group's standard deviation. The loss is the clipped surrogate
-    plus `kl_weight` times KL(policy || reference) over the candidates, plus the supervised
-    heads.
+    plus `kl_weight` times KL(policy || reference) over the candidates, plus `anchor` times the
+    sft intent loss on the reference intent (as in `DPOObjective`), plus the supervised heads.
     """
 
     def __init__(self, model: IntentGuardModel, reference: IntentGuardModel,
                  weights: LossWeights, group_size: int = 4, clip: float = 0.2,
-                 kl_weight: float = 0.05) -> None:
+                 kl_weight: float = 0.05, anchor: float = 1.0) -> None:
         super().__init__(model, reference, weights)
         self.group_size = group_size
         self.clip = clip
         self.kl_weight = kl_weight
+        self.anchor = anchor
 
     def forward(self, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
         """Return the weighted loss of one batch and its parts."""
@@ -259,9 +266,11 @@ class GRPOObjective(_ReferenceObjective):
         reference = self._reference_log_probs(batch)
         kl = (policy.exp() * (policy - reference)).sum(dim=-1).mean()
         policy_loss = -surrogate.mean() + self.kl_weight * kl
-        total = harm + self.weights.category * category + self.weights.intent * policy_loss
+        anchor = F.nll_loss(policy, batch.intent_index)
+        total = (harm + self.weights.category * category
+                 + self.weights.intent * (policy_loss + self.anchor * anchor))
         return total, {"harm": harm.item(), "category": category.item(),
-                       "policy": policy_loss.item(), "kl": kl.item(),
+                       "policy": policy_loss.item(), "kl": kl.item(), "anchor": anchor.item(),
                        "reward": rewards.mean().item()}
 
     @torch.no_grad()

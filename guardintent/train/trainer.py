@@ -84,6 +84,7 @@ class TrainConfig:
     dpo_beta: float = 0.1
     grpo_group_size: int = 4
     kl_weight: float = 0.05
+    anchor_weight: float = 1.0
 
     @property
     def regime_name(self) -> str:
@@ -277,9 +278,10 @@ def _objective(config: TrainConfig, model: IntentGuardModel) -> torch.nn.Module:
     if config.layers is not None:
         reference.keep_layers(config.layers)
     if config.regime == "dpo":
-        return DPOObjective(model, reference, weights, beta=config.dpo_beta)
+        return DPOObjective(model, reference, weights, beta=config.dpo_beta,
+                            anchor=config.anchor_weight)
     return GRPOObjective(model, reference, weights, group_size=config.grpo_group_size,
-                         kl_weight=config.kl_weight)
+                         kl_weight=config.kl_weight, anchor=config.anchor_weight)
 
 
 @torch.no_grad()
