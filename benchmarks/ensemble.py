@@ -1,17 +1,18 @@
 """Compare guard packages with their ensemble on the headline development benchmarks.
 
-The ensemble is the teacher that `guardintent train --regime distill` builds when `--teacher`
-is repeated. Here its verdict is the mean of the members' calibrated scores against the mean of
-their thresholds. Every member checks every prompt in batches of 32, as `guardintent eval`
-does. The script prints harmful-class F1 per benchmark and their mean for each member and for
-the ensemble, plus the share of prompts on which the members' verdicts differ.
+The ensemble's verdict is the mean of the members' calibrated scores against the mean of their
+thresholds, the rule by which `guardintent train --regime distill` with a repeated `--teacher`
+checks the ensemble's agreement with the training labels. The trainer scores windows only;
+here every member checks every prompt as `guardintent eval` does, in batches of 32. The script
+prints harmful-class F1 per benchmark and their mean for each member and for the ensemble, plus
+the share of prompts on which the members' verdicts differ.
 
     python benchmarks/ensemble.py --package A --package B [--package C ...] --data-dir DIR \
         [--out DIR] [--threads 2]
 
-With `--out`, each member's scores are stored there, keyed by the package's file checksums, so
-a rerun with one more member scores only the new one. The report is also written there as
-`ensemble.json`.
+With `--out`, each member's scores are stored there, keyed by the package's guard.json, the
+guardintent version, the sentence setting and the benchmark prompts, so a rerun with one more
+member scores only the new one. The report is also written there as `ensemble.json`.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import onnxruntime as ort
 # A script's own folder is first on sys.path, so the sibling module imports by name.
 from latency import cpu_model
 
-from guardintent import Guard
+from guardintent import Guard, __version__
 from guardintent._runtime import available_cpus
 from guardintent.data import HEADLINE, load_benchmarks, resolve_data_dir
 from guardintent.data.schema import Example
@@ -40,8 +41,9 @@ BATCH = 32
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if len(args.package) < 2:
-        print("error: give at least two packages with --package", file=sys.stderr)
+    if len({path.resolve() for path in args.package}) != len(args.package) or len(
+            args.package) < 2:
+        print("error: give at least two different packages with --package", file=sys.stderr)
         return 2
     threads = args.threads or available_cpus()
     try:
@@ -58,10 +60,14 @@ def main(argv: list[str] | None = None) -> int:
     members = {}
     for package in args.package:
         guard = Guard(package, threads=threads, score_sentences=not args.no_sentences)
-        members[str(package)] = (guard.threshold, member_scores(guard, headline, args))
-    print(f"CPU: {cpu_model()}, onnxruntime {ort.__version__}, {threads} intra-op threads, "
-          f"Python {platform.python_version()}, score_sentences={not args.no_sentences}")
+        members[str(package)] = (guard.threshold, member_scores(guard, package, headline, args))
+    environment = (f"CPU: {cpu_model()}, onnxruntime {ort.__version__}, {threads} intra-op "
+                   f"threads, Python {platform.python_version()}, guardintent {__version__}, "
+                   f"score_sentences={not args.no_sentences}")
+    print(environment)
     report = compare(members, headline)
+    report["environment"] = environment
+    report["thresholds"] = {label: threshold for label, (threshold, _) in members.items()}
     names = list(headline)
     print("| guard | " + " | ".join(f"{name} F1" for name in names) + " | mean F1 |")
     print("|" + " --- |" * (len(names) + 2))
@@ -90,18 +96,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def member_scores(guard: Guard, benchmarks: dict[str, list[Example]],
+def member_scores(guard: Guard, package: Path, benchmarks: dict[str, list[Example]],
                   args: argparse.Namespace) -> dict[str, list[float]]:
     """Return the guard's calibrated score for every prompt, read from `--out` if stored."""
     cache = None
     if args.out is not None:
-        files = json.dumps(guard.manifest.files, sort_keys=True)
-        key = hashlib.sha256(f"{files}\0{args.no_sentences}".encode()).hexdigest()[:16]
-        cache = args.out / f"scores-{key}.json"
+        digest = hashlib.sha256((package / "guard.json").read_bytes())
+        digest.update(f"\0{__version__}\0{args.no_sentences}".encode())
+        for name, examples in benchmarks.items():
+            digest.update(f"\0{name}".encode())
+            for example in examples:
+                digest.update(b"\1" + example.prompt.encode("utf-8", "surrogatepass"))
+        cache = args.out / f"scores-{digest.hexdigest()[:16]}.json"
         if cache.is_file():
-            stored = json.loads(cache.read_text(encoding="utf-8"))
-            if all(len(stored.get(name, ())) == len(rows) for name, rows in benchmarks.items()):
-                return stored
+            return json.loads(cache.read_text(encoding="utf-8"))
     scores = {}
     for name, examples in benchmarks.items():
         prompts = [example.prompt for example in examples]

@@ -109,8 +109,10 @@ def regime_notes(settings: dict[str, Any]) -> str:
     continued = [regime for regime in ("dpo", "grpo", "sft-continued")
                  if regime in settings["regimes"]]
     if continued:
-        notes += (f" The {' and '.join(continued)} runs train as many steps again, starting "
-                  "from the same seed's sft run.")
+        names = (" and ".join(continued) if len(continued) < 3
+                 else f"{', '.join(continued[:-1])} and {continued[-1]}")
+        notes += (f" The {names} runs train as many steps again, starting from the same seed's "
+                  "sft run, on the batches it started with.")
     return notes
 
 

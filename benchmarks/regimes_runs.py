@@ -196,14 +196,24 @@ def check_card(final: Path, settings: TrainSettings, regime: str, seed: int) -> 
             f"{final} was trained as regime {card.get('regime')!r} with seed {card.get('seed')}, "
             f"not {regime!r} with seed {seed}; move it away or choose another --out")
     expected: dict[str, object] = {"max_steps": settings.steps}
+    actual = dict(card)
     if settings.epochs is not None:
         expected["epochs"] = settings.epochs
     if regime not in FROM_SFT:
         expected["layers"] = settings.layers
+    if regime.startswith("distill"):
+        # Cards written before ensembles name one teacher.
+        expected["teachers"] = [str(path) for path in settings.teachers]
+        actual["teachers"] = card.get("teachers") or [card.get("teacher")]
+    if regime in ("dpo", "grpo"):
+        # Runs trained before the anchor existed had none, which is a weight of 0.
+        expected["anchor_weight"] = 1.0
+        actual["anchor_weight"] = card.get("anchor_weight", 0.0)
     for key, value in expected.items():
-        if card.get(key) != value:
+        if actual.get(key) != value:
             logger.warning("%s was trained with %s=%s, not %s, and is reused as it is. Delete "
-                           "its run folder to train it again.", final, key, card.get(key), value)
+                           "its run folder to train it again.", final, key, actual.get(key),
+                           value)
 
 
 def read_training_card(final: Path) -> dict[str, object]:

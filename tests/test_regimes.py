@@ -402,14 +402,16 @@ def test_cli_distill_unlabelled_file(tiny_encoder, toy_train_file, tiny_package,
                        "--max-steps", "2", "--batch-size", "16", "--max-length", "32",
                        "--window-stride", "8", "--extra-intents", "4"]) == 0
     card = json.loads((out / "final" / "data_card.json").read_text())
-    assert card["unlabelled"] == {"read": 4, "duplicates": 1, "contaminated": 1, "kept": 2}
+    assert card["unlabelled"] == {"read": 4, "duplicates": 1, "match_evaluation": 0,
+                                  "match_labelled": 1, "kept": 2}
     labelled = card["training"]["teacher_labelled"]
     assert labelled["prompts"] == 2
     assert sum(labelled["labels"].values()) == 2
-    assert card["training"]["teacher_agreement"]["examples"] == card["training"]["train_examples"]
     validation = (out / "final" / "validation.jsonl").read_text().splitlines()
-    toy = len(read_train_file(toy_train_file))
-    assert card["training"]["train_examples"] == toy - len(validation) + 2
+    train_labelled = len(read_train_file(toy_train_file)) - len(validation)
+    # Agreement with source labels counts the labelled examples only.
+    assert card["training"]["teacher_agreement"]["examples"] == train_labelled
+    assert card["training"]["train_examples"] == train_labelled + 2
 
 
 def test_train_unlabelled_needs_distill(tiny_encoder, toy_train_file, tmp_path):
@@ -431,6 +433,7 @@ def test_train_from_init(regime, trained_checkpoint, tiny_encoder, toy_train_fil
     final = _run(tiny_encoder, toy_train_file, tmp_path / "run", regime=regime,
                  init=trained_checkpoint, extra_intents=4)
     assert _card(final)["regime"] == regime
+    assert _card(final)["anchor_weight"] == 1.0
     before = IntentGuardModel.load(trained_checkpoint).state_dict()
     after = IntentGuardModel.load(final).state_dict()
     assert any(not torch.equal(before[name], after[name]) for name in before)
@@ -445,8 +448,13 @@ CLI_ERRORS = {
     "verdict_only_sft": (["--verdict-only"], "--verdict-only applies to --regime distill"),
     "unlabelled_sft": (["--unlabelled-file", "x.jsonl"],
                        "--unlabelled-file apply to --regime distill only"),
-    "unlabelled_without_data_dir": (["--regime", "distill", "--teacher", "x", "--unlabelled"],
-                                    "with --train-file, pass your prompts with"),
+    "unlabelled_with_train_file": (["--regime", "distill", "--teacher", "x", "--unlabelled"],
+                                   "with --train-file, pass your prompts with"),
+    "anchor_sft": (["--anchor-weight", "0.5"], "applies to --regime dpo and grpo only"),
+    "anchor_negative": (["--regime", "dpo", "--init", "x", "--anchor-weight", "-1"],
+                        "--anchor-weight -1.0 must be at least 0"),
+    "teacher_twice": (["--regime", "distill", "--teacher", "x", "--teacher", "./x"],
+                      "given twice"),
 }
 
 

@@ -1,9 +1,13 @@
 """Prompts without a harm label, for a teacher to label in the distill regime.
 
-HH-RLHF harmless-base (Bai et al. 2022) holds red-team conversations. Their first human turns
+HH-RLHF harmless-base (Bai et al. 2022) contains red-team conversations. Their first human turns
 carry no per-prompt label: most are harmful or borderline, some are innocuous. A teacher labels
 them, and the student learns the teacher's view of them along with the labelled set. Users can
 add their own unlabelled traffic the same way, as a JSON lines file.
+
+NOTE: Aegis 1.0 was also built from HH-RLHF red-team prompts. Of the 2,175 distinct first
+turns, 77 match an evaluation item (58 of them an Aegis 1.0 test item) and are dropped. The rest
+come from the same pool, so a run that trains on them may score higher on Aegis than elsewhere.
 """
 
 from __future__ import annotations
@@ -38,12 +42,14 @@ class UnlabelledSet:
     prompts: list[UnlabelledPrompt]
     read: int
     duplicates: int
-    contaminated: int
+    match_evaluation: int
+    match_labelled: int
 
     def card(self) -> dict[str, int]:
         """Return the counts for the data card."""
         return {"read": self.read, "duplicates": self.duplicates,
-                "contaminated": self.contaminated, "kept": len(self.prompts)}
+                "match_evaluation": self.match_evaluation,
+                "match_labelled": self.match_labelled, "kept": len(self.prompts)}
 
 
 def hh_rlhf_first_turns(root: Path) -> list[UnlabelledPrompt]:
@@ -83,6 +89,7 @@ def read_unlabelled_file(path: Path) -> list[UnlabelledPrompt]:
     non-empty prompt, and for a file with no prompts.
     """
     prompts = []
+    ids: set[str] = set()
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
@@ -94,25 +101,35 @@ def read_unlabelled_file(path: Path) -> list[UnlabelledPrompt]:
                                  "per line") from error
             if not isinstance(row, dict) or not isinstance(row.get("prompt"), str) or not (
                     row["prompt"].strip()):
+                found = sorted(row) if isinstance(row, dict) else type(row).__name__
                 raise ValueError(f"{path}:{number}: expected an object with a non-empty "
-                                 '"prompt" string')
+                                 f'"prompt" string, found {found}')
             local_id = row.get("id", number)
-            prompts.append(UnlabelledPrompt(f"{path.stem}:{local_id}", row["prompt"]))
+            if isinstance(local_id, bool) or not isinstance(local_id, str | int) or (
+                    str(local_id).strip() == ""):
+                raise ValueError(f"{path}:{number}: id {local_id!r} is not a non-empty string "
+                                 "or integer; give a unique id or leave it out")
+            prompt_id = f"{path.stem}:{local_id}"
+            if prompt_id in ids:
+                raise ValueError(f"{path}:{number}: id {local_id!r} is used twice; ids must be "
+                                 "unique")
+            ids.add(prompt_id)
+            prompts.append(UnlabelledPrompt(prompt_id, row["prompt"]))
     if not prompts:
         raise ValueError(f"{path} contains no prompts; write one JSON object per line")
     return prompts
 
 
-def clean_unlabelled(prompts: Iterable[UnlabelledPrompt], references: ReferenceIndex
-                     ) -> UnlabelledSet:
-    """Drop repeated prompts and those that match `references`.
+def clean_unlabelled(prompts: Iterable[UnlabelledPrompt], evaluation: ReferenceIndex,
+                     labelled: ReferenceIndex) -> UnlabelledSet:
+    """Drop repeated prompts and those that match an evaluation or a labelled training prompt.
 
-    `references` should hold every evaluation prompt and every labelled training prompt: an
-    evaluation item must never be trained on, and a labelled prompt already has a better label.
+    An evaluation item must never be trained on, and a labelled prompt already has a better
+    label than a teacher's.
     """
     kept: list[UnlabelledPrompt] = []
     seen: set[str] = set()
-    read = duplicates = contaminated = 0
+    read = duplicates = match_evaluation = match_labelled = 0
     for prompt in prompts:
         read += 1
         key = normalize_text(prompt.prompt)
@@ -120,8 +137,10 @@ def clean_unlabelled(prompts: Iterable[UnlabelledPrompt], references: ReferenceI
             duplicates += 1
             continue
         seen.add(key)
-        if references.matches(prompt.prompt):
-            contaminated += 1
-            continue
-        kept.append(prompt)
-    return UnlabelledSet(kept, read, duplicates, contaminated)
+        if evaluation.matches(prompt.prompt):
+            match_evaluation += 1
+        elif labelled.matches(prompt.prompt):
+            match_labelled += 1
+        else:
+            kept.append(prompt)
+    return UnlabelledSet(kept, read, duplicates, match_evaluation, match_labelled)

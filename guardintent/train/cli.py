@@ -47,7 +47,7 @@ def unlabelled_prompts(args: argparse.Namespace, examples: list[Example],
     )
 
     logger = logging.getLogger(__name__)
-    references = [example.prompt for example in examples]
+    evaluation: list[str] = []
     prompts: list[UnlabelledPrompt] = []
     try:
         root = resolve_data_dir(args.data_dir or None)
@@ -57,23 +57,28 @@ def unlabelled_prompts(args: argparse.Namespace, examples: list[Example],
         logger.warning("no data directory, so the unlabelled prompts are not checked against "
                        "the evaluation sets: %s", error)
     else:
-        references += [text for texts in reference_texts(root).values() for text in texts]
+        evaluation = [text for texts in reference_texts(root).values() for text in texts]
     try:
         if args.unlabelled:
             prompts += hh_rlhf_first_turns(root)
             folders = card.setdefault("folders", {})
             if isinstance(folders, dict):
                 folders[HH_RLHF_FOLDER] = HH_RLHF_LICENCE
+            excluded = card.get("excluded")
+            if isinstance(excluded, dict):
+                excluded.pop(HH_RLHF_FOLDER, None)
         if args.unlabelled_file is not None:
             prompts += read_unlabelled_file(args.unlabelled_file)
     except (OSError, ValueError) as error:
         raise SystemExit(f"error: {error}") from error
-    cleaned = clean_unlabelled(prompts, ReferenceIndex(references))
+    cleaned = clean_unlabelled(prompts, ReferenceIndex(evaluation),
+                               ReferenceIndex(example.prompt for example in examples))
     card["unlabelled"] = cleaned.card()
     logger.info("unlabelled prompts: %s", cleaned.card())
     if not cleaned.prompts:
-        raise SystemExit("error: every unlabelled prompt was a repeat or matched a labelled or "
-                         "evaluation prompt; nothing is left for the teacher to label")
+        raise SystemExit(f"error: every unlabelled prompt was a repeat or matched a labelled or "
+                         f"evaluation prompt ({cleaned.card()}); nothing is left for the "
+                         "teacher to label")
     return cleaned.prompts
 
 
@@ -174,9 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="grpo: intents sampled per prompt")
     regimes.add_argument("--kl-weight", type=float, default=0.05,
                          help="grpo: weight of KL(policy || reference)")
-    regimes.add_argument("--anchor-weight", type=float, default=1.0,
+    regimes.add_argument("--anchor-weight", type=float,
                          help="dpo and grpo: weight of the sft intent loss kept beside the "
-                         "preference or policy loss (0 drops it)")
+                         "preference or policy loss (default 1; 0 drops it)")
     return parser
 
 
@@ -197,6 +202,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--intent-free applies to --regime sft only")
     if args.verdict_only and args.regime != "distill":
         parser.error("--verdict-only applies to --regime distill only")
+    if args.anchor_weight is not None and (args.regime not in ("dpo", "grpo")
+                                           or args.anchor_weight < 0):
+        parser.error(f"--anchor-weight {args.anchor_weight} must be at least 0 and applies to "
+                     "--regime dpo and grpo only")
+    if args.teacher and len({path.resolve() for path in args.teacher}) != len(args.teacher):
+        parser.error("a --teacher package is given twice; give each package once")
     if (args.unlabelled or args.unlabelled_file) and args.regime != "distill":
         parser.error("--unlabelled and --unlabelled-file apply to --regime distill only, whose "
                      "teacher labels the prompts")
@@ -234,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         teachers=tuple(args.teacher or ()), verdict_only=args.verdict_only,
         extra_intents=extra_intents,
         dpo_beta=args.dpo_beta, grpo_group_size=args.group_size, kl_weight=args.kl_weight,
-        anchor_weight=args.anchor_weight,
+        anchor_weight=1.0 if args.anchor_weight is None else args.anchor_weight,
         **({"intent_weight": 0.0, "category_weight": 0.0} if args.intent_free else {}),
     )
     args.out.mkdir(parents=True, exist_ok=True)

@@ -233,7 +233,8 @@ class GRPOObjective(_ReferenceObjective):
     under a frozen judge encoder (`Batch.judge_similarity`). Advantages are the rewards minus
     their group mean over the group's standard deviation. The loss is the clipped surrogate
     plus `kl_weight` times KL(policy || reference) over the candidates, plus `anchor` times the
-    sft intent loss on the reference intent (as in `DPOObjective`), plus the supervised heads.
+    sft intent loss on the example's labelled intent (as in `DPOObjective`), plus the
+    supervised heads.
     """
 
     def __init__(self, model: IntentGuardModel, reference: IntentGuardModel,

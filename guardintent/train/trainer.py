@@ -18,6 +18,7 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -43,6 +44,9 @@ from guardintent.train.objectives import (
     LossWeights,
     SFTObjective,
 )
+
+if TYPE_CHECKING:
+    from guardintent.train.teacher import Targets
 
 logger = logging.getLogger(__name__)
 
@@ -113,20 +117,10 @@ def train(config: TrainConfig, examples: list[Example], data_card: dict[str, obj
     tokenizer = load_tokenizer(_tokenizer_folder(config) / "tokenizer.json", config.max_length,
                                config.window_stride)
     teacher = None
+    teacher_card: dict[str, object] = {}
     if config.regime == "distill":
-        from guardintent.train.teacher import label_with_guards, pseudo_label
-
-        if not config.teachers:
-            raise ValueError("the distill regime needs a teacher guard package; pass --teacher")
-        if unlabelled:
-            labelled = pseudo_label(list(config.teachers), unlabelled, bank.texts, _categories(),
-                                    cache_dir=config.output_dir / "cache")
-            pseudo_counts = dict(Counter(example.label for example in labelled))
-            logger.info("teacher labelled %d unlabelled prompts: %s", len(labelled), pseudo_counts)
-            train_examples = train_examples + labelled
-        teacher = label_with_guards(list(config.teachers), train_examples, bank.texts,
-                                    _categories(), cache_dir=config.output_dir / "cache")
-        logger.info("teacher verdicts agree with the labels on %s", teacher.summary())
+        train_examples, teacher, teacher_card = _teacher_targets(config, train_examples, bank,
+                                                                 unlabelled or [])
     judge = _judge_embeddings(config, bank.texts) if config.regime == "grpo" else None
     data = TokenisedExamples(train_examples, tokenizer, _categories(), bank.texts,
                              cache_dir=config.output_dir / "cache", max_windows=config.max_windows,
@@ -189,14 +183,39 @@ def train(config: TrainConfig, examples: list[Example], data_card: dict[str, obj
                             "validation_examples": len(validation),
                             "seconds_this_run": round(elapsed, 1), "validation": metrics,
                             "torch": torch.__version__}
-        if teacher is not None:
-            card["training"]["teacher_agreement"] = teacher.summary()
-        if unlabelled:
-            card["training"]["teacher_labelled"] = {"prompts": len(unlabelled),
-                                                    "labels": pseudo_counts}
+        card["training"].update(teacher_card)
         _save_final(trained, final, config, bank, card, validation)
         logger.info("final model written to %s (validation %s)", final, metrics)
     return final
+
+
+def _teacher_targets(config: TrainConfig, train_examples: list[Example], bank: IntentBank,
+                     unlabelled: list[UnlabelledPrompt]
+                     ) -> tuple[list[Example], Targets, dict[str, object]]:
+    """Label the training examples, and any unlabelled prompts, with the teacher packages.
+
+    Returns the examples with the teacher-labelled ones appended, the teacher's targets for all
+    of them, and the data card's entries: agreement with the source labels (labelled examples
+    only) and the labels given to the unlabelled prompts.
+    """
+    from guardintent.train.teacher import concatenate, label_with_guards, pseudo_label
+
+    if not config.teachers:
+        raise ValueError("the distill regime needs a teacher guard package; pass --teacher")
+    cache = config.output_dir / "cache"
+    teacher = label_with_guards(config.teachers, train_examples, bank.texts, _categories(),
+                                cache_dir=cache)
+    logger.info("teacher verdicts agree with the labels on %s", teacher.summary())
+    card: dict[str, object] = {"teacher_agreement": teacher.summary()}
+    if unlabelled:
+        pseudo_labelled, pseudo_targets = pseudo_label(config.teachers, unlabelled, bank.texts,
+                                                       _categories(), cache_dir=cache)
+        labels = dict(Counter(example.label for example in pseudo_labelled))
+        logger.info("teacher labelled %d unlabelled prompts: %s", len(pseudo_labelled), labels)
+        card["teacher_labelled"] = {"prompts": len(pseudo_labelled), "labels": labels}
+        train_examples = train_examples + pseudo_labelled
+        teacher = concatenate([teacher, pseudo_targets])
+    return train_examples, teacher, card
 
 
 def validation_metrics(model: IntentGuardModel, examples: list[Example], tokenizer: object,
