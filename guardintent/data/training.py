@@ -59,11 +59,8 @@ CAPS: dict[str, int | None] = {
     "coconot-pref": None,
     "wrapped-benign": 1500,
     "guardintent-contrast": None,
-    # The bundled guard 0.1.0 flagged 287 of the 433 benign prompts of WildGuardTest's dev half
-    # (`guardintent eval`), many of them dressed as jailbreaks (personas, invented worlds,
-    # format demands), so the framed sources get more room.
-    "framed-harmful": 2000,
-    "framed-benign": 2500,
+    "framed-harmful": 1200,
+    "framed-benign": 1500,
 }
 
 # Sources whose plain requests are wrapped in jailbreak templates.
