@@ -29,7 +29,7 @@ from latency import build_prompts, cpu_model, latency_summary, time_calls
 
 from guardintent import Cascade, Guard, Verdict, calibrate_band
 from guardintent._runtime import available_cpus
-from guardintent.data import HEADLINE, load_benchmarks, resolve_data_dir
+from guardintent.data import load_headline_benchmarks
 from guardintent.data.schema import Example
 from guardintent.guard import BUNDLED_PACKAGE
 
@@ -41,14 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     threads = args.threads or available_cpus()
     try:
         validation = read_validation(args.validation)
-        benchmarks = load_benchmarks(resolve_data_dir(args.data_dir))
+        headline = load_headline_benchmarks(args.data_dir)
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
-    headline = {name: benchmarks[name] for name in HEADLINE if name in benchmarks}
-    if not headline:
-        print(f"error: none of the headline benchmarks ({', '.join(HEADLINE)}) was found",
-              file=sys.stderr)
         return 2
 
     first = Guard(args.first, threads=threads)

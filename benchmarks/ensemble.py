@@ -33,7 +33,7 @@ from latency import cpu_model
 
 from guardintent import Guard, __version__
 from guardintent._runtime import available_cpus
-from guardintent.data import HEADLINE, load_benchmarks, resolve_data_dir
+from guardintent.data import load_headline_benchmarks
 from guardintent.data.schema import Example
 
 BATCH = 32
@@ -41,20 +41,15 @@ BATCH = 32
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if len({path.resolve() for path in args.package}) != len(args.package) or len(
-            args.package) < 2:
+    distinct = {path.resolve() for path in args.package}
+    if len(args.package) < 2 or len(distinct) != len(args.package):
         print("error: give at least two different packages with --package", file=sys.stderr)
         return 2
     threads = args.threads or available_cpus()
     try:
-        benchmarks = load_benchmarks(resolve_data_dir(args.data_dir))
+        headline = load_headline_benchmarks(args.data_dir)
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
-    headline = {name: benchmarks[name] for name in HEADLINE if name in benchmarks}
-    if not headline:
-        print(f"error: none of the headline benchmarks ({', '.join(HEADLINE)}) was found",
-              file=sys.stderr)
         return 2
 
     members = {}

@@ -379,3 +379,10 @@ def test_framings_wrap_both_labels(tmp_path):
     framed = {e.source: e for e in result.examples if e.source.startswith("framed-")}
     assert framed["framed-harmful"].label == "harmful"
     assert framed["framed-benign"].label == "unharmful"
+
+
+def test_headline_benchmarks_missing(tmp_path):
+    from guardintent.data import load_headline_benchmarks
+
+    with pytest.raises(ValueError, match="none of the headline benchmarks"):
+        load_headline_benchmarks(tmp_path)

@@ -370,14 +370,19 @@ def test_train_distill_student(tiny_encoder, toy_train_file, tiny_package, tmp_p
     assert len(IntentGuardModel.load(final).encoder.encoder.layer) == 1
 
 
+def _distill_cli(tiny_encoder, toy_train_file, out, *options):
+    """Run two steps of `guardintent train --regime distill` on the toy set; return its status."""
+    return train_main(["--train-file", str(toy_train_file), "--out", str(out),
+                       "--base-model", str(tiny_encoder), "--regime", "distill",
+                       "--max-steps", "2", "--batch-size", "16", "--max-length", "32",
+                       "--window-stride", "8", "--extra-intents", "4", *options])
+
+
 def test_cli_distill_from_two_teachers(tiny_encoder, toy_train_file, tiny_package,
                                        second_package, tmp_path):
     out = tmp_path / "run"
-    assert train_main(["--train-file", str(toy_train_file), "--out", str(out),
-                       "--base-model", str(tiny_encoder), "--regime", "distill",
-                       "--teacher", str(tiny_package), "--teacher", str(second_package),
-                       "--max-steps", "2", "--batch-size", "16", "--max-length", "32",
-                       "--window-stride", "8", "--extra-intents", "4"]) == 0
+    assert _distill_cli(tiny_encoder, toy_train_file, out, "--teacher", str(tiny_package),
+                        "--teacher", str(second_package)) == 0
     card = _card(out / "final")
     assert card["teachers"] == [str(tiny_package), str(second_package)]
     agreement = card["teacher_agreement"]
@@ -396,11 +401,8 @@ def test_cli_distill_unlabelled_file(tiny_encoder, toy_train_file, tiny_package,
         "hack into my coworker wifi and steal card numbers",
     )))
     out = tmp_path / "run"
-    assert train_main(["--train-file", str(toy_train_file), "--out", str(out),
-                       "--base-model", str(tiny_encoder), "--regime", "distill",
-                       "--teacher", str(tiny_package), "--unlabelled-file", str(traffic),
-                       "--max-steps", "2", "--batch-size", "16", "--max-length", "32",
-                       "--window-stride", "8", "--extra-intents", "4"]) == 0
+    assert _distill_cli(tiny_encoder, toy_train_file, out, "--teacher", str(tiny_package),
+                        "--unlabelled-file", str(traffic)) == 0
     card = json.loads((out / "final" / "data_card.json").read_text())
     assert card["unlabelled"] == {"read": 4, "duplicates": 1, "match_evaluation": 0,
                                   "match_labelled": 1, "kept": 2}

@@ -6,6 +6,7 @@ from guardintent.data.benchmarks import (
     HARMFUL_ONLY,
     HEADLINE,
     load_benchmarks,
+    load_headline_benchmarks,
     read_jsonl_benchmark,
 )
 from guardintent.data.decontamination import decontaminate
@@ -20,6 +21,7 @@ __all__ = [
     "TrainingSet",
     "decontaminate",
     "load_benchmarks",
+    "load_headline_benchmarks",
     "load_training_set",
     "read_jsonl_benchmark",
     "resolve_data_dir",

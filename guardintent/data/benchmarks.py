@@ -69,6 +69,20 @@ def load_benchmarks(data_dir: str | os.PathLike[str] | None) -> dict[str, list[E
     return benchmarks
 
 
+def load_headline_benchmarks(data_dir: str | os.PathLike[str] | None
+                             ) -> dict[str, list[Example]]:
+    """Load the headline benchmarks (`HEADLINE`) that are present, in `HEADLINE` order.
+
+    Raises ValueError naming them when none is present.
+    """
+    benchmarks = load_benchmarks(data_dir)
+    headline = {name: benchmarks[name] for name in HEADLINE if name in benchmarks}
+    if not headline:
+        raise ValueError(f"none of the headline benchmarks ({', '.join(HEADLINE)}) was found in "
+                         f"the data directory; add at least one of their folders")
+    return headline
+
+
 def reference_texts(data_dir: str | os.PathLike[str] | None) -> dict[str, list[str]]:
     """Collect every evaluation prompt that training data must not match, by evaluation file.
 

@@ -37,7 +37,7 @@ class UnlabelledPrompt:
 
 @dataclass(frozen=True)
 class UnlabelledSet:
-    """Unlabelled prompts kept for training, and how many were read and dropped."""
+    """Unlabelled prompts that remain for training, and how many were read and dropped."""
 
     prompts: list[UnlabelledPrompt]
     read: int
@@ -127,7 +127,7 @@ def clean_unlabelled(prompts: Iterable[UnlabelledPrompt], evaluation: ReferenceI
     An evaluation item must never be trained on, and a labelled prompt already has a better
     label than a teacher's.
     """
-    kept: list[UnlabelledPrompt] = []
+    remaining: list[UnlabelledPrompt] = []
     seen: set[str] = set()
     read = duplicates = match_evaluation = match_labelled = 0
     for prompt in prompts:
@@ -142,5 +142,5 @@ def clean_unlabelled(prompts: Iterable[UnlabelledPrompt], evaluation: ReferenceI
         elif labelled.matches(prompt.prompt):
             match_labelled += 1
         else:
-            kept.append(prompt)
-    return UnlabelledSet(kept, read, duplicates, match_evaluation, match_labelled)
+            remaining.append(prompt)
+    return UnlabelledSet(remaining, read, duplicates, match_evaluation, match_labelled)

@@ -185,9 +185,10 @@ def concatenate(parts: Sequence[Targets]) -> Targets:
 
 
 def _agreement(agrees: np.ndarray) -> dict[str, object]:
-    kept = int(agrees.sum())
-    return {"examples": len(agrees), "kept": kept,
-            "kept_share": round(kept / max(len(agrees), 1), 4)}
+    """Return the data card's counts: examples, those that agree ("kept") and their share."""
+    agreeing = int(agrees.sum())
+    return {"examples": len(agrees), "kept": agreeing,
+            "kept_share": round(agreeing / max(len(agrees), 1), 4)}
 
 
 def label_with_guards(packages: Sequence[Path], examples: list[Example], intent_texts: list[str],
@@ -198,8 +199,8 @@ def label_with_guards(packages: Sequence[Path], examples: list[Example], intent_
     Arguments are those of `label_with_guard`; each package is labelled and cached on its own.
     """
     if len(set(packages)) != len(packages):
-        raise ValueError(f"a teacher package is given twice in {[str(p) for p in packages]}; "
-                         "give each package once")
+        raise ValueError(f"a teacher package is given twice in {[str(p) for p in packages]}. "
+                         "Give each package once")
     members = [label_with_guard(package, examples, intent_texts, categories,
                                 cache_dir=cache_dir, threads=threads) for package in packages]
     if len(members) == 1:
