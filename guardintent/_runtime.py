@@ -286,15 +286,14 @@ def run_model(
             for name, value in zip(output_names, values, strict=True)
         }
 
-    rows = np.concatenate([windows.input_ids, windows.attention_mask], axis=1)
-    _, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+    first, inverse = _distinct_rows(windows)
     # Distinct rows by length, and in the order they first occur among rows of one length.
     lengths = windows.attention_mask[first].sum(axis=1)
     order = np.lexsort((first, lengths))
     distinct = first[order]
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
-    back = rank[inverse.reshape(-1)]
+    back = rank[inverse]
 
     chunks: dict[str, list[np.ndarray]] = {name: [] for name in output_names}
     for start in range(0, len(distinct), MAX_ROWS_PER_CALL):
@@ -308,6 +307,37 @@ def run_model(
         for name, value in zip(output_names, session.run(output_names, feeds), strict=True):
             chunks[name].append(np.asarray(value, dtype=np.float32))
     return {name: np.concatenate(values)[back] for name, values in chunks.items()}
+
+
+def _distinct_rows(windows: Windows) -> tuple[np.ndarray, np.ndarray]:
+    """Return the first row of each distinct window, in order, and each row's distinct index.
+
+    A dictionary of row bytes does this in a few microseconds for the one or two rows of a
+    typical check, where `np.unique(axis=0)` took about 0.25 ms.
+    """
+    seen: dict[bytes, int] = {}
+    first: list[int] = []
+    inverse = np.empty(len(windows.input_ids), dtype=np.intp)
+    for row, (ids, mask) in enumerate(zip(windows.input_ids, windows.attention_mask)):
+        key = ids.tobytes() + mask.tobytes()
+        index = seen.get(key)
+        if index is None:
+            index = seen[key] = len(first)
+            first.append(row)
+        inverse[row] = index
+    return np.array(first, dtype=np.intp), inverse
+
+
+def cosine_matrix(rows: np.ndarray, bank: np.ndarray) -> np.ndarray:
+    """Return `rows @ bank.T` for L2-normalised rows, computed on the calling thread alone.
+
+    A BLAS matrix product splits this work across BLAS threads and waits for all of them. On
+    a host whose cores are busy, that wait is a scheduler time slice. With both cores of a
+    2-core AMD EPYC VM loaded, one prompt against a 4,983-intent bank took 9.6 ms at the
+    median through OpenBLAS and 0.25 ms through `np.einsum`, which uses no BLAS threads. On an
+    idle machine the two took 0.05 ms and 0.19 ms.
+    """
+    return np.einsum("kd,nd->kn", rows, bank)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -388,7 +418,7 @@ def rank_intents(
     softmax probability over the whole bank at logit scale `scale`.
     """
     # Rounding can push the cosine of a vector with itself just past 1.
-    cosines = np.clip(embeddings @ bank.T, -1.0, 1.0)
+    cosines = np.clip(cosine_matrix(embeddings, bank), -1.0, 1.0)
     # Select the top k first, then sort only those: the bank holds thousands of intents.
     top_k = min(top_k, cosines.shape[1])
     candidates = np.argpartition(-cosines, top_k - 1, axis=1)[:, :top_k]

@@ -20,6 +20,8 @@ from typing import Literal
 
 import numpy as np
 
+from guardintent._runtime import cosine_matrix
+
 __all__ = ["Intent"]
 
 IntentAction = Literal["block", "allow"]
@@ -172,7 +174,8 @@ class Policy:
     def _match_intents(self, intent_embedding: np.ndarray) -> Decision | None:
         if not self.intents:
             return None
-        similarities = (self.intent_embeddings @ np.atleast_2d(intent_embedding).T).max(axis=1)
+        windows = np.atleast_2d(intent_embedding)
+        similarities = cosine_matrix(self.intent_embeddings, windows).max(axis=1)
         best: dict[str, tuple[float, Intent]] = {}
         for intent, similarity, threshold in zip(
             self.intents, similarities, self.intent_thresholds, strict=True

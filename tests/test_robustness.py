@@ -207,6 +207,30 @@ def test_run_model_matches_single_rows(guard):
         )
 
 
+class _RowCountingSession:
+    """Pass calls through to a session and record how many rows each call fed it."""
+
+    def __init__(self, session):
+        self.session = session
+        self.rows = []
+
+    def run(self, output_names, feeds):
+        self.rows.append(len(feeds["input_ids"]))
+        return self.session.run(output_names, feeds)
+
+
+def test_run_model_runs_each_distinct_window_once(guard):
+    tokenizer, pad_id = guard._package.tokenizer, guard._package.pad_id
+    texts = ["bake bread", "pipe bomb", "bake bread", "a longer text about bread", "pipe bomb"]
+    windows = encode_pieces(tokenizer, [texts], pad_id, max_windows=None)
+    counting = _RowCountingSession(guard._package.session)
+    outputs = run_model(counting, windows, ["harm_logits"])
+    assert counting.rows == [3]
+    np.testing.assert_array_equal(outputs["harm_logits"][0], outputs["harm_logits"][2])
+    np.testing.assert_array_equal(outputs["harm_logits"][1], outputs["harm_logits"][4])
+    assert not np.array_equal(outputs["harm_logits"][0], outputs["harm_logits"][1])
+
+
 def test_encode_windows_caps_and_flags(guard):
     tokenizer, pad_id = guard._package.tokenizer, guard._package.pad_id
     short, long = BENIGN_PROMPT, "bake bread " * 2_000

@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 
 from guardintent import Guard
-from guardintent._runtime import _cgroup_cpu_quota, available_cpus, rank_intents
+from guardintent._runtime import (
+    _cgroup_cpu_quota,
+    available_cpus,
+    cosine_matrix,
+    rank_intents,
+)
 
 
 def test_available_cpus_within_affinity():
@@ -49,3 +54,12 @@ def test_rank_intents_orders_by_cosine():
     logits = 10.0 * np.array([0.6, 0.8, 0.0])
     expected = np.exp(logits[1]) / np.exp(logits).sum()
     assert confidence[0] == pytest.approx(expected, rel=1e-5)
+
+
+def test_cosine_matrix_equals_matrix_product():
+    rng = np.random.default_rng(0)
+    rows = rng.standard_normal((3, 16)).astype(np.float32)
+    bank = rng.standard_normal((50, 16)).astype(np.float32)
+    got = cosine_matrix(rows, bank)
+    assert got.shape == (3, 50)
+    np.testing.assert_allclose(got, rows @ bank.T, rtol=1e-5, atol=1e-5)
