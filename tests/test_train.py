@@ -261,3 +261,64 @@ def test_split_is_stable_when_examples_are_added():
     _, before = split_validation(examples, 0.1, seed=0)
     _, after = split_validation(examples + [_example(999, "request new")], 0.1, seed=0)
     assert {e.id for e in before} <= {e.id for e in after}
+
+
+@pytest.fixture(scope="module")
+def averaged_run(tiny_encoder, toy_train_file, tmp_path_factory):
+    out = tmp_path_factory.mktemp("averaged")
+    _train(tiny_encoder, toy_train_file, out, average_from=0.5)
+    return out
+
+
+def test_average_from_keeps_late_weights(averaged_run, trained_checkpoint):
+    names = sorted(path.name for path in (averaged_run / "averaged").iterdir())
+    # 40 steps, a checkpoint every 10: steps 20 and later are kept.
+    assert names == ["step-0000020.safetensors", "step-0000030.safetensors",
+                     "step-0000040.safetensors"]
+    # The same seed without averaging ends on the weights kept at step 40.
+    last = load_file(str(averaged_run / "averaged" / "step-0000040.safetensors"))
+    plain = _weights(trained_checkpoint)
+    assert max((last[name] - plain[name]).abs().max().item() for name in plain) == 0.0
+
+
+def test_average_from_final_is_mean(averaged_run):
+    snapshots = [load_file(str(path)) for path in sorted((averaged_run / "averaged").iterdir())]
+    final = _weights(averaged_run / "final")
+    for name, tensor in final.items():
+        mean = sum(state[name] for state in snapshots) / len(snapshots)
+        torch.testing.assert_close(tensor, mean, rtol=0, atol=1e-6)
+    assert any((final[name] - snapshots[-1][name]).abs().max() > 0 for name in final)
+    card = json.loads((averaged_run / "final" / "data_card.json").read_text())
+    assert card["training"]["averaged_steps"] == [20, 30, 40]
+    assert card["training"]["average_from"] == 0.5
+
+
+def test_average_from_resume_matches_uninterrupted(averaged_run, tiny_encoder, toy_train_file,
+                                                  tmp_path):
+    out = tmp_path / "interrupted"
+    _train(tiny_encoder, toy_train_file, out, max_steps=25, average_from=0.5)
+    resumed = _train(tiny_encoder, toy_train_file, out, average_from=0.5)
+    assert _max_weight_diff(averaged_run / "final", resumed) == 0.0
+
+
+def test_average_weights_rejects_other_tensors(tmp_path):
+    from safetensors.torch import save_file
+
+    from guardintent.train.trainer import average_weights
+
+    save_file({"a": torch.ones(2)}, str(tmp_path / "one.safetensors"))
+    save_file({"b": torch.ones(2)}, str(tmp_path / "two.safetensors"))
+    with pytest.raises(ValueError, match="has other tensor names"):
+        average_weights([tmp_path / "one.safetensors", tmp_path / "two.safetensors"])
+    with pytest.raises(ValueError, match="at least one"):
+        average_weights([])
+
+
+@pytest.mark.parametrize("value", ["1", "1.5", "-0.1"])
+def test_cli_average_from_out_of_range(value, tiny_encoder, toy_train_file, tmp_path, capsys):
+    with pytest.raises(SystemExit) as raised:
+        main(["train", "--out", str(tmp_path / "out"), "--train-file", str(toy_train_file),
+              "--base-model", str(tiny_encoder), "--average-from", value])
+    assert raised.value.code == 2
+    assert f"--average-from {float(value)} must be at least 0 and below 1" in (
+        capsys.readouterr().err)

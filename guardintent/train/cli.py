@@ -150,6 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="seed for data order and init")
     parser.add_argument("--save-every", type=int, default=100, help="steps between checkpoints")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--average-from", type=float, metavar="FRACTION",
+                        help="make the final model the mean of the weights at the checkpoints "
+                        "from this fraction of the steps on, the last step included (for "
+                        "example 0.5; default: the last step's weights alone)")
     model = parser.add_argument_group("model")
     model.add_argument("--init", type=Path,
                        help="start from this trained model folder (a run's `final`) instead of "
@@ -206,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
                                            or args.anchor_weight < 0):
         parser.error(f"--anchor-weight {args.anchor_weight} must be at least 0 and applies to "
                      "--regime dpo and grpo only")
+    if args.average_from is not None and not 0 <= args.average_from < 1:
+        parser.error(f"--average-from {args.average_from} must be at least 0 and below 1, "
+                     "the share of the steps after which checkpoints are averaged")
     if args.teacher and len({path.resolve() for path in args.teacher}) != len(args.teacher):
         parser.error("a --teacher package is given twice; give each package once")
     if (args.unlabelled or args.unlabelled_file) and args.regime != "distill":
@@ -246,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         extra_intents=extra_intents,
         dpo_beta=args.dpo_beta, grpo_group_size=args.group_size, kl_weight=args.kl_weight,
         anchor_weight=1.0 if args.anchor_weight is None else args.anchor_weight,
+        average_from=args.average_from,
         **({"intent_weight": 0.0, "category_weight": 0.0} if args.intent_free else {}),
     )
     args.out.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,9 @@ intent tower's embedding of its intent description. distill: a teacher guard pac
 probability and intent distribution, or the mean of several packages' (an ensemble). dpo and
 grpo: start from a trained model, which stays frozen as the reference. Runs under accelerate, so
 the same code runs on one CPU or several GPUs. Checkpoints are written atomically every
-`save_every` steps, and a rerun with the same output folder resumes from the newest one.
+`save_every` steps, and a rerun with the same output folder resumes from the newest one. With
+`average_from`, the final model is the mean of the weights at the checkpoints of the run's
+last part (checkpoint averaging, as in stochastic weight averaging, Izmailov et al. 2018).
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CHECKPOINTS = "checkpoints"
+# Model weights kept at each checkpoint step from `average_from` on, one file per step.
+AVERAGED = "averaged"
 FINAL = "final"
 STATE_FILE = "trainer_state.json"
 
@@ -89,6 +93,7 @@ class TrainConfig:
     grpo_group_size: int = 4
     kl_weight: float = 0.05
     anchor_weight: float = 1.0
+    average_from: float | None = None
 
     @property
     def regime_name(self) -> str:
@@ -141,6 +146,8 @@ def train(config: TrainConfig, examples: list[Example], data_card: dict[str, obj
     objective, optimizer, scheduler = accelerator.prepare(objective, optimizer, scheduler)
 
     step = _resume(accelerator, config.output_dir)
+    average_start = (None if config.average_from is None
+                     else math.ceil(config.average_from * total_steps))
     logger.info("training on %d examples (%d held out), %d steps, %d distinct intents",
                 len(train_examples), len(validation), total_steps, len(bank.texts))
     started = time.monotonic()
@@ -168,6 +175,8 @@ def train(config: TrainConfig, examples: list[Example], data_card: dict[str, obj
                 logger.info("step %d/%d loss %.4f %s", step, total_steps, loss.item(),
                             " ".join(f"{name} {value:.4f}" for name, value in parts.items()))
             if step % config.save_every == 0 or step == total_steps:
+                if average_start is not None and step >= average_start:
+                    _save_snapshot(accelerator, objective, config.output_dir, step)
                 _save_checkpoint(accelerator, config.output_dir, step)
     progress.close()
 
@@ -175,6 +184,13 @@ def train(config: TrainConfig, examples: list[Example], data_card: dict[str, obj
     final = config.output_dir / FINAL
     if accelerator.is_main_process:
         trained = accelerator.unwrap_model(objective).model.eval()
+        averaged_steps = []
+        if average_start is not None:
+            snapshots = _snapshots(config.output_dir, average_start, total_steps,
+                                   config.save_every)
+            trained.load_state_dict(average_weights(list(snapshots.values())))
+            averaged_steps = list(snapshots)
+            logger.info("final model averages the weights of steps %s", averaged_steps)
         metrics = validation_metrics(trained, validation, tokenizer)
         card = dict(data_card)
         card["training"] = {**_json_ready(asdict(config)), "regime": config.regime_name,
@@ -182,6 +198,7 @@ def train(config: TrainConfig, examples: list[Example], data_card: dict[str, obj
                             "train_examples": len(train_examples),
                             "validation_examples": len(validation),
                             "seconds_this_run": round(elapsed, 1), "validation": metrics,
+                            "averaged_steps": averaged_steps,
                             "torch": torch.__version__}
         card["training"].update(teacher_card)
         _save_final(trained, final, config, bank, card, validation)
@@ -354,6 +371,59 @@ def _save_checkpoint(accelerator: Accelerator, output_dir: Path, step: int, keep
         for old in sorted(folder.glob("step-*"))[:-keep]:
             shutil.rmtree(old)
     accelerator.wait_for_everyone()
+
+
+def _save_snapshot(accelerator: Accelerator, objective: torch.nn.Module, output_dir: Path,
+                   step: int) -> None:
+    """Keep the model's weights at `step` for averaging, written atomically."""
+    if not accelerator.is_main_process:
+        return
+    from safetensors.torch import save_file
+
+    model = accelerator.unwrap_model(objective).model
+    state = {name: tensor.detach().contiguous() for name, tensor in model.state_dict().items()}
+    folder = output_dir / AVERAGED
+    folder.mkdir(parents=True, exist_ok=True)
+    temporary = folder / f".step-{step:07d}.partial"
+    save_file(state, str(temporary))
+    temporary.replace(folder / f"step-{step:07d}.safetensors")
+
+
+def _snapshots(output_dir: Path, first: int, last: int, every: int) -> dict[int, Path]:
+    """Return the kept weights of the checkpoint steps from `first` to `last`, in step order.
+
+    Checkpoint steps are the multiples of `every` and `last`. The end of an earlier run stopped
+    by `max_steps` is not one, so a resumed run averages what an uninterrupted run would.
+    """
+    found = {int(path.stem.removeprefix("step-")): path
+             for path in (output_dir / AVERAGED).glob("step-*.safetensors")}
+    selected = {step: found[step] for step in sorted(found)
+                if first <= step <= last and (step % every == 0 or step == last)}
+    if last not in selected:
+        raise FileNotFoundError(f"no weights of the last step {last} in {output_dir / AVERAGED}; "
+                                "they are written with its checkpoint, so rerun to resume")
+    return selected
+
+
+def average_weights(paths: list[Path]) -> dict[str, torch.Tensor]:
+    """Return the element-wise mean of the state dicts saved in `paths`, in float32.
+
+    The sum runs in the order given, so the same files give the same bits.
+    """
+    from safetensors.torch import load_file
+
+    if not paths:
+        raise ValueError("average_weights needs at least one weights file")
+    total: dict[str, torch.Tensor] = {}
+    for path in paths:
+        state = load_file(str(path))
+        if total and set(state) != set(total):
+            raise ValueError(f"{path} has other tensor names than {paths[0]} "
+                             f"({sorted(set(state) ^ set(total))[:5]}); average weights of one "
+                             "model only")
+        for name, tensor in state.items():
+            total[name] = tensor.float() if name not in total else total[name] + tensor.float()
+    return {name: tensor / len(paths) for name, tensor in total.items()}
 
 
 def _save_final(model: IntentGuardModel, final: Path, config: TrainConfig, bank: IntentBank,
