@@ -310,10 +310,12 @@ def run_model(
 
 
 def _distinct_rows(windows: Windows) -> tuple[np.ndarray, np.ndarray]:
-    """Return the first row of each distinct window, in order, and each row's distinct index.
+    """Find repeated windows.
 
-    A dictionary of row bytes does this in a few microseconds for the one or two rows of a
-    typical check, where `np.unique(axis=0)` took about 0.25 ms.
+    Returns, in order of occurrence, the row where each distinct window first appears, and for
+    each row the position of its window in that list. A dictionary of row bytes does this in
+    microseconds for the one or two rows of a typical check. `np.unique(axis=0)` took about
+    0.25 ms for one row on a 2-core AMD EPYC VM.
     """
     seen: dict[bytes, int] = {}
     first: list[int] = []

@@ -174,8 +174,8 @@ class Policy:
     def _match_intents(self, intent_embedding: np.ndarray) -> Decision | None:
         if not self.intents:
             return None
-        windows = np.atleast_2d(intent_embedding)
-        similarities = cosine_matrix(self.intent_embeddings, windows).max(axis=1)
+        window_embeddings = np.atleast_2d(intent_embedding)
+        similarities = cosine_matrix(self.intent_embeddings, window_embeddings).max(axis=1)
         best: dict[str, tuple[float, Intent]] = {}
         for intent, similarity, threshold in zip(
             self.intents, similarities, self.intent_thresholds, strict=True

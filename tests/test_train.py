@@ -271,18 +271,18 @@ def averaged_run(tiny_encoder, toy_train_file, tmp_path_factory):
 
 
 def test_average_from_keeps_late_weights(averaged_run, trained_checkpoint):
-    names = sorted(path.name for path in (averaged_run / "averaged").iterdir())
+    names = sorted(path.name for path in (averaged_run / "snapshots").iterdir())
     # 40 steps, a checkpoint every 10: steps 20 and later are kept.
     assert names == ["step-0000020.safetensors", "step-0000030.safetensors",
                      "step-0000040.safetensors"]
     # The same seed without averaging ends on the weights kept at step 40.
-    last = load_file(str(averaged_run / "averaged" / "step-0000040.safetensors"))
+    last = load_file(str(averaged_run / "snapshots" / "step-0000040.safetensors"))
     plain = _weights(trained_checkpoint)
     assert max((last[name] - plain[name]).abs().max().item() for name in plain) == 0.0
 
 
 def test_average_from_final_is_mean(averaged_run):
-    snapshots = [load_file(str(path)) for path in sorted((averaged_run / "averaged").iterdir())]
+    snapshots = [load_file(str(path)) for path in sorted((averaged_run / "snapshots").iterdir())]
     final = _weights(averaged_run / "final")
     for name, tensor in final.items():
         mean = sum(state[name] for state in snapshots) / len(snapshots)
@@ -299,6 +299,18 @@ def test_average_from_resume_matches_uninterrupted(averaged_run, tiny_encoder, t
     _train(tiny_encoder, toy_train_file, out, max_steps=25, average_from=0.5)
     resumed = _train(tiny_encoder, toy_train_file, out, average_from=0.5)
     assert _max_weight_diff(averaged_run / "final", resumed) == 0.0
+
+
+def test_average_from_changed_on_resume(tiny_encoder, toy_train_file, tmp_path):
+    out = tmp_path / "changed"
+    _train(tiny_encoder, toy_train_file, out, max_steps=25)
+    with pytest.raises(FileNotFoundError, match=r"no weights of steps \[20\]"):
+        _train(tiny_encoder, toy_train_file, out, average_from=0.5)
+
+
+def test_average_from_on_finished_run(trained_run, tiny_encoder, toy_train_file):
+    with pytest.raises(FileNotFoundError, match="train into a new --out"):
+        _train(tiny_encoder, toy_train_file, trained_run, average_from=0.5)
 
 
 def test_average_weights_rejects_other_tensors(tmp_path):

@@ -54,7 +54,7 @@ logger = logging.getLogger(__name__)
 
 CHECKPOINTS = "checkpoints"
 # Model weights kept at each checkpoint step from `average_from` on, one file per step.
-AVERAGED = "averaged"
+SNAPSHOTS = "snapshots"
 FINAL = "final"
 STATE_FILE = "trainer_state.json"
 
@@ -148,6 +148,9 @@ def train(config: TrainConfig, examples: list[Example], data_card: dict[str, obj
     step = _resume(accelerator, config.output_dir)
     average_start = (None if config.average_from is None
                      else math.ceil(config.average_from * total_steps))
+    if average_start is not None:
+        _check_snapshots(config.output_dir, snapshot_steps(average_start, step, total_steps,
+                                                           config.save_every))
     logger.info("training on %d examples (%d held out), %d steps, %d distinct intents",
                 len(train_examples), len(validation), total_steps, len(bank.texts))
     started = time.monotonic()
@@ -186,10 +189,11 @@ def train(config: TrainConfig, examples: list[Example], data_card: dict[str, obj
         trained = accelerator.unwrap_model(objective).model.eval()
         averaged_steps = []
         if average_start is not None:
-            snapshots = _snapshots(config.output_dir, average_start, total_steps,
-                                   config.save_every)
-            trained.load_state_dict(average_weights(list(snapshots.values())))
-            averaged_steps = list(snapshots)
+            averaged_steps = snapshot_steps(average_start, total_steps, total_steps,
+                                            config.save_every)
+            _check_snapshots(config.output_dir, averaged_steps)
+            trained.load_state_dict(average_weights(
+                [_snapshot_path(config.output_dir, kept) for kept in averaged_steps]))
             logger.info("final model averages the weights of steps %s", averaged_steps)
         metrics = validation_metrics(trained, validation, tokenizer)
         card = dict(data_card)
@@ -375,34 +379,47 @@ def _save_checkpoint(accelerator: Accelerator, output_dir: Path, step: int, keep
 
 def _save_snapshot(accelerator: Accelerator, objective: torch.nn.Module, output_dir: Path,
                    step: int) -> None:
-    """Keep the model's weights at `step` for averaging, written atomically."""
+    """Keep the model's weights at `step` for averaging, written atomically.
+
+    NOTE: the weights are read on the main process alone, as for the final model, which suits
+    one process or data parallel training but not sharded models (FSDP, DeepSpeed ZeRO-3).
+    """
     if not accelerator.is_main_process:
         return
     from safetensors.torch import save_file
 
     model = accelerator.unwrap_model(objective).model
     state = {name: tensor.detach().contiguous() for name, tensor in model.state_dict().items()}
-    folder = output_dir / AVERAGED
-    folder.mkdir(parents=True, exist_ok=True)
-    temporary = folder / f".step-{step:07d}.partial"
+    path = _snapshot_path(output_dir, step)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.partial")
     save_file(state, str(temporary))
-    temporary.replace(folder / f"step-{step:07d}.safetensors")
+    temporary.replace(path)
 
 
-def _snapshots(output_dir: Path, first: int, last: int, every: int) -> dict[int, Path]:
-    """Return the kept weights of the checkpoint steps from `first` to `last`, in step order.
+def _snapshot_path(output_dir: Path, step: int) -> Path:
+    return output_dir / SNAPSHOTS / f"step-{step:07d}.safetensors"
 
-    Checkpoint steps are the multiples of `every` and `last`. The end of an earlier run stopped
-    by `max_steps` is not one, so a resumed run averages what an uninterrupted run would.
+
+def snapshot_steps(first: int, up_to: int, last: int, every: int) -> list[int]:
+    """List the checkpoint steps from `first` to `up_to` whose weights are averaged.
+
+    Checkpoint steps are the multiples of `every` and the run's `last` step, so the end of an
+    earlier run stopped by `max_steps` is not one, and a resumed run averages the same steps
+    as an uninterrupted one.
     """
-    found = {int(path.stem.removeprefix("step-")): path
-             for path in (output_dir / AVERAGED).glob("step-*.safetensors")}
-    selected = {step: found[step] for step in sorted(found)
-                if first <= step <= last and (step % every == 0 or step == last)}
-    if last not in selected:
-        raise FileNotFoundError(f"no weights of the last step {last} in {output_dir / AVERAGED}; "
-                                "they are written with its checkpoint, so rerun to resume")
-    return selected
+    steps = [step for step in range(first, up_to + 1) if step % every == 0 or step == last]
+    return [step for step in steps if step > 0]
+
+
+def _check_snapshots(output_dir: Path, steps: list[int]) -> None:
+    """Raise if the weights of any of `steps` were not kept."""
+    missing = [step for step in steps if not _snapshot_path(output_dir, step).is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"{output_dir / SNAPSHOTS} has no weights of steps {missing}, which averaging needs; "
+            "the run was started with another --average-from or --save-every, or without "
+            "averaging, so resume it with its first settings or train into a new --out")
 
 
 def average_weights(paths: list[Path]) -> dict[str, torch.Tensor]:
@@ -422,8 +439,15 @@ def average_weights(paths: list[Path]) -> dict[str, torch.Tensor]:
                              f"({sorted(set(state) ^ set(total))[:5]}); average weights of one "
                              "model only")
         for name, tensor in state.items():
-            total[name] = tensor.float() if name not in total else total[name] + tensor.float()
-    return {name: tensor / len(paths) for name, tensor in total.items()}
+            if not tensor.is_floating_point():
+                # An integer tensor is a buffer, not a weight, so the last one stays.
+                total[name] = tensor
+            elif name in total:
+                total[name] = total[name] + tensor.float()
+            else:
+                total[name] = tensor.float()
+    return {name: tensor / len(paths) if tensor.is_floating_point() else tensor
+            for name, tensor in total.items()}
 
 
 def _save_final(model: IntentGuardModel, final: Path, config: TrainConfig, bank: IntentBank,
