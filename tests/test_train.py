@@ -275,7 +275,7 @@ def test_average_from_keeps_late_weights(averaged_run, trained_checkpoint):
     # 40 steps, a checkpoint every 10: steps 20 and later are kept.
     assert names == ["step-0000020.safetensors", "step-0000030.safetensors",
                      "step-0000040.safetensors"]
-    # The same seed without averaging ends on the weights kept at step 40.
+    # The same run without averaging ends on the weights kept at step 40.
     last = load_file(str(averaged_run / "snapshots" / "step-0000040.safetensors"))
     plain = _weights(trained_checkpoint)
     assert max((last[name] - plain[name]).abs().max().item() for name in plain) == 0.0

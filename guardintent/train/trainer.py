@@ -149,7 +149,7 @@ def train(config: TrainConfig, examples: list[Example], data_card: dict[str, obj
     average_start = (None if config.average_from is None
                      else math.ceil(config.average_from * total_steps))
     if average_start is not None:
-        _check_snapshots(config.output_dir, snapshot_steps(average_start, step, total_steps,
+        _check_snapshots(config.output_dir, _snapshot_steps(average_start, step, total_steps,
                                                            config.save_every))
     logger.info("training on %d examples (%d held out), %d steps, %d distinct intents",
                 len(train_examples), len(validation), total_steps, len(bank.texts))
@@ -189,7 +189,7 @@ def train(config: TrainConfig, examples: list[Example], data_card: dict[str, obj
         trained = accelerator.unwrap_model(objective).model.eval()
         averaged_steps = []
         if average_start is not None:
-            averaged_steps = snapshot_steps(average_start, total_steps, total_steps,
+            averaged_steps = _snapshot_steps(average_start, total_steps, total_steps,
                                             config.save_every)
             _check_snapshots(config.output_dir, averaged_steps)
             trained.load_state_dict(average_weights(
@@ -401,7 +401,7 @@ def _snapshot_path(output_dir: Path, step: int) -> Path:
     return output_dir / SNAPSHOTS / f"step-{step:07d}.safetensors"
 
 
-def snapshot_steps(first: int, up_to: int, last: int, every: int) -> list[int]:
+def _snapshot_steps(first: int, up_to: int, last: int, every: int) -> list[int]:
     """List the checkpoint steps from `first` to `up_to` whose weights are averaged.
 
     Checkpoint steps are the multiples of `every` and the run's `last` step, so the end of an
