@@ -27,6 +27,9 @@ logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 PROBE_COUNT = 64
+THRESHOLD_METHOD = (
+    "temperature by validation NLL; threshold: the lowest whose validation harmful-class F1 is "
+    "within one bootstrap standard error of the best (tied_thresholds is that band)")
 
 
 @dataclass(frozen=True)
@@ -143,9 +146,11 @@ def _calibrate(session: ort.InferenceSession, tokenizer: Tokenizer, validation: 
     scaled = logits / temperature
     scaled = np.exp(scaled - scaled.max(axis=1, keepdims=True))
     scores = scaled[:, 1] / scaled.sum(axis=1)
-    threshold = choose_threshold(scores, labels)
-    return {"temperature": temperature, "threshold": threshold, "examples": len(validation),
-            "method": "temperature by validation NLL, threshold by validation harmful-class F1"}
+    choice = choose_threshold(scores, labels)
+    return {"temperature": temperature, "threshold": choice.threshold,
+            "examples": len(validation), "best_f1": choice.best_f1,
+            "f1_standard_error": choice.standard_error, "tied_thresholds": list(choice.tied),
+            "method": THRESHOLD_METHOD}
 
 
 def _manifest(model: IntentGuardModel, options: ExportOptions, staging: Path,

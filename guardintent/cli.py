@@ -21,6 +21,7 @@ __all__ = ["main"]
 _EXTRA_COMMANDS = {
     "train": ("guardintent.train.cli", "train"),
     "export": ("export.cli", "export"),
+    "recalibrate": ("export.recalibrate", "export"),
 }
 _CATEGORIES_SHOWN = 3
 

@@ -95,6 +95,11 @@ def test_package_manifest_fields(fp32_package, trained_checkpoint):
     assert manifest["data_card"]["source"] == "toy"
     assert manifest["temperature"] > 0.0
     assert 0.0 < manifest["threshold"] < 1.0
+    calibration = manifest["calibration"]
+    assert calibration["threshold"] == manifest["threshold"]
+    low, high = calibration["tied_thresholds"]
+    assert low == manifest["threshold"] <= high
+    assert 0.0 <= calibration["f1_standard_error"] <= calibration["best_f1"] <= 1.0
 
 
 def test_package_intents_shape(fp32_package):
@@ -230,17 +235,46 @@ def test_fit_temperature_calibrated_is_one():
     assert abs(fit_temperature(logits, labels) - 1.0) < 0.1
 
 
-def test_choose_threshold_best_f1():
+def test_choose_threshold_plateau_lowest():
+    # Every threshold from 0.30 to 0.60 separates the classes, so all of them tie at F1 1.
+    scores = np.concatenate([np.linspace(0.0, 0.295, 500), np.linspace(0.605, 1.0, 500)])
+    labels = np.repeat([0, 1], 500)
+    choice = choose_threshold(scores, labels)
+    assert choice.threshold == 0.3
+    assert choice.tied == (0.3, 0.6)
+    assert choice.best_f1 == 1.0
+    assert choice.standard_error == 0.0
+
+
+def test_choose_threshold_small_sample():
     scores = np.array([0.1, 0.2, 0.35, 0.4, 0.8, 0.9])
     labels = np.array([0, 0, 1, 0, 1, 1])
+    choice = choose_threshold(scores, labels)
     # Thresholds in (0.2, 0.35] flag 4 prompts with 3 hits (F1 6/7), the best reachable.
-    assert choose_threshold(scores, labels) == 0.35
+    assert choice.best_f1 == 0.8571
+    # Six prompts give a wide bootstrap error, so (0.1, 0.2] (F1 6/8) ties with the best.
+    assert choice.standard_error > 6 / 7 - 6 / 8
+    assert choice.threshold == 0.11
+    # Flagging all six (F1 6/9) stays outside the band.
+    assert choice.standard_error < 6 / 7 - 6 / 9
 
 
-def test_choose_threshold_tie_nearest_half():
-    scores = np.array([0.1, 0.2, 0.7, 0.9])
-    labels = np.array([0, 0, 1, 1])
-    assert choose_threshold(scores, labels) == 0.5
+def test_choose_threshold_is_lowest_tied():
+    rng = np.random.default_rng(3)
+    scores = 1.0 / (1.0 + np.exp(-rng.normal(0.0, 3.0, 20_000)))
+    labels = (rng.random(scores.size) < scores).astype(int)
+    choice = choose_threshold(scores, labels)
+
+    def f1(threshold):
+        flagged = scores >= threshold
+        true_positives = (flagged & (labels == 1)).sum()
+        return 2 * true_positives / (flagged.sum() + labels.sum())
+
+    assert f1(choice.threshold) >= choice.best_f1 - choice.standard_error - 1e-4
+    assert f1(choice.threshold - 0.01) < choice.best_f1 - choice.standard_error
+    # For calibrated scores the F1-optimal threshold is half the best F1, here about 0.42.
+    assert choice.tied[0] < choice.best_f1 / 2 < choice.tied[1]
+    assert choice == choose_threshold(scores, labels)
 
 
 def test_export_without_validation_raises(trained_checkpoint, tmp_path):
