@@ -320,7 +320,7 @@ def _distinct_rows(windows: Windows) -> tuple[np.ndarray, np.ndarray]:
     seen: dict[bytes, int] = {}
     first: list[int] = []
     inverse = np.empty(len(windows.input_ids), dtype=np.intp)
-    for row, (ids, mask) in enumerate(zip(windows.input_ids, windows.attention_mask)):
+    for row, (ids, mask) in enumerate(zip(windows.input_ids, windows.attention_mask, strict=True)):
         key = ids.tobytes() + mask.tobytes()
         index = seen.get(key)
         if index is None:
