@@ -16,7 +16,7 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
-from export.calibrate import choose_threshold, fit_temperature
+from export.calibrate import THRESHOLD_GRID, choose_threshold, fit_temperature
 from export.onnx_graph import export_onnx, quantize_int8
 from export.parity import ParityTolerance, check_parity
 from guardintent.data.schema import LABELS
@@ -28,8 +28,11 @@ logger = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 PROBE_COUNT = 64
 THRESHOLD_METHOD = (
-    "temperature by validation NLL; threshold: the lowest whose validation harmful-class F1 is "
-    "within one bootstrap standard error of the best (tied_thresholds is that band)")
+    "temperature by validation NLL, then the lowest threshold of tied_thresholds: the run of "
+    "thresholds around the best whose validation harmful-class F1 is within one bootstrap "
+    "standard error of the best")
+# Below this many examples of a label, the bootstrap band spans most of the threshold grid.
+MIN_EXAMPLES_PER_LABEL = 50
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,10 @@ def export_guard(checkpoint: str | os.PathLike[str], out: str | os.PathLike[str]
             "folder that `guardintent train` wrote")
     if out.exists() and not options.overwrite:
         raise FileExistsError(f"{out} already exists; remove it or pass --overwrite")
+    if out.exists() and not (out / "guard.json").is_file():
+        raise FileExistsError(f"{out} exists and is not a guard package (no guard.json), and "
+                              "--overwrite replaces only a guard package; remove it yourself "
+                              "or choose another folder")
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
@@ -135,22 +142,57 @@ def _benchmark(package: Path, data_dir: Path) -> dict[str, object]:
     return json.loads(report.to_json())
 
 
-def _calibrate(session: ort.InferenceSession, tokenizer: Tokenizer, validation: list[dict]
-               ) -> dict[str, object]:
+def _calibrate(session: ort.InferenceSession, tokenizer: Tokenizer, validation: list[dict],
+               labels: list[str] = LABELS) -> dict[str, object]:
+    """Fit temperature and threshold on `validation`; `labels` is the order of `harm_logits`.
+
+    NOTE: each prompt is read as one window, truncated to the tokenizer's limit, with no
+    normalisation or sentence reading. `Guard.check` takes the most harmful of all these
+    readings, so prompts longer than a window can score lower here than in use. Their count
+    is recorded as `truncated_examples`.
+    """
     if not validation or len({row["label"] for row in validation}) < 2:
         return {"temperature": 1.0, "threshold": 0.5,
                 "method": "none: the checkpoint has no two-class validation split"}
-    logits = _run(session, tokenizer, [row["prompt"] for row in validation])[0]
-    labels = np.array([LABELS.index(row["label"]) for row in validation])
-    temperature = fit_temperature(logits, labels)
+    prompts = [row["prompt"] for row in validation]
+    logits = _run(session, tokenizer, prompts)[0]
+    targets = np.array([labels.index(row["label"]) for row in validation])
+    harmful = labels.index("harmful")
+    temperature = fit_temperature(logits, targets)
     scaled = logits / temperature
     scaled = np.exp(scaled - scaled.max(axis=1, keepdims=True))
-    scores = scaled[:, 1] / scaled.sum(axis=1)
-    choice = choose_threshold(scores, labels)
-    return {"temperature": temperature, "threshold": choice.threshold,
-            "examples": len(validation), "best_f1": choice.best_f1,
-            "f1_standard_error": choice.standard_error, "tied_thresholds": list(choice.tied),
-            "method": THRESHOLD_METHOD}
+    scores = scaled[:, harmful] / scaled.sum(axis=1)
+    choice = choose_threshold(scores, (targets == harmful).astype(int))
+    counts = {label: int((targets == labels.index(label)).sum()) for label in labels}
+    truncated = sum(bool(encoding.overflowing) for encoding in tokenizer.encode_batch(prompts))
+    calibration = {"temperature": temperature, "threshold": choice.threshold,
+                   "examples": len(validation), "examples_per_label": counts,
+                   "truncated_examples": truncated, "best_f1": choice.best_f1,
+                   "f1_standard_error": choice.standard_error,
+                   "tied_thresholds": list(choice.tied), "method": THRESHOLD_METHOD}
+    logger.info("calibration: %d of %d prompts are longer than one window and were read only "
+                "up to its end", truncated, len(validation))
+    warnings = _calibration_warnings(calibration)
+    if warnings:
+        calibration["warnings"] = warnings
+    for warning in warnings:
+        logger.warning("calibration: %s", warning)
+    return calibration
+
+
+def _calibration_warnings(calibration: dict) -> list[str]:
+    warnings = []
+    for label, count in calibration["examples_per_label"].items():
+        if count < MIN_EXAMPLES_PER_LABEL:
+            warnings.append(f"only {count} {label} examples: below {MIN_EXAMPLES_PER_LABEL} "
+                            "per label the tied band spans most thresholds")
+    if calibration["threshold"] <= THRESHOLD_GRID[0]:
+        warnings.append(f"the threshold is the lowest the grid allows ({THRESHOLD_GRID[0]}), "
+                        "so the guard flags almost every prompt")
+    if not 0.1 * 1.08 < calibration["temperature"] < 10 / 1.08:
+        warnings.append(f"the temperature {calibration['temperature']} is at the edge of the "
+                        "searched range [0.1, 10], so the scores are poorly calibrated")
+    return warnings
 
 
 def _manifest(model: IntentGuardModel, options: ExportOptions, staging: Path,

@@ -7,6 +7,7 @@ Useful when the threshold rule changes, or to fit a guard to the traffic of one 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import os
@@ -18,6 +19,7 @@ from pathlib import Path
 from tokenizers import Tokenizer
 
 from export.package import (
+    MIN_EXAMPLES_PER_LABEL,
     _benchmark,
     _calibrate,
     _replace,
@@ -27,6 +29,7 @@ from export.package import (
 from guardintent._manifest import MANIFEST_NAME
 from guardintent._package import load_package
 from guardintent.data.benchmarks import read_jsonl_benchmark
+from guardintent.data.schema import LABELS
 from guardintent.errors import GuardIntentError
 
 logger = logging.getLogger(__name__)
@@ -34,35 +37,29 @@ logger = logging.getLogger(__name__)
 
 def recalibrate_guard(package: str | os.PathLike[str], validation_file: str | os.PathLike[str],
                       out: str | os.PathLike[str], *, overwrite: bool = False,
-                      benchmark_dir: Path | None = None) -> Path:
+                      benchmark_dir: Path | None = None, version: str | None = None) -> Path:
     """Write a copy of `package` to `out` calibrated on `validation_file`, and return `out`.
 
-    `validation_file` contains JSON lines with `prompt` and `label` (harmful or unharmful), both
-    labels present. Scores are read as the export reads them: the first window of each prompt.
-    Benchmark metrics stored in guard.json were measured at the old threshold, so they are
-    removed, or measured again when `benchmark_dir` is given. The package is verified against
-    its checksums first, and the copy is written beside `out` and renamed into place.
+    `validation_file` contains JSON lines with `prompt` and `label` (harmful or unharmful), at
+    least `MIN_EXAMPLES_PER_LABEL` of each. Scores are read as the export reads them: the first
+    window of each prompt. Benchmark metrics stored in guard.json were measured at the old
+    threshold, so they are removed, or measured again when `benchmark_dir` is given. `version`
+    replaces the package version. The package is verified against its checksums first, and the
+    copy is written beside `out` and renamed into place.
     """
     package, out = Path(package), Path(out)
-    if out.resolve() == package.resolve():
-        raise ValueError(f"{out} is the package being recalibrated; write to another folder")
-    if out.exists() and not overwrite:
-        raise FileExistsError(f"{out} already exists; remove it or pass --overwrite")
+    _check_paths(package, out, overwrite)
+    if benchmark_dir is not None and not Path(benchmark_dir).is_dir():
+        raise FileNotFoundError(f"benchmark folder not found: {benchmark_dir}; pass the folder "
+                                "that contains the dataset folders")
     load_package(package, threads=1)
-    validation = [{"prompt": example.prompt, "label": example.label}
-                  for example in read_jsonl_benchmark(validation_file, "validation")]
-    labels = {row["label"] for row in validation}
-    if len(labels) < 2:
-        found = f"all {len(validation)} are {labels.pop()}" if labels else "it has no prompts"
-        raise ValueError(
-            f"{validation_file} needs prompts of both labels (harmful and unharmful) to fit a "
-            f"threshold, but {found}; add labelled prompts of the missing label")
+    validation = _read_validation(Path(validation_file))
 
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         staging.chmod(0o755)
-        _recalibrate_into(package, staging, validation, benchmark_dir)
+        _recalibrate_into(package, staging, validation, benchmark_dir, version)
         _replace(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -71,22 +68,56 @@ def recalibrate_guard(package: str | os.PathLike[str], validation_file: str | os
     return out
 
 
-def _recalibrate_into(package: Path, staging: Path, validation: list[dict],
-                      benchmark_dir: Path | None) -> None:
+def _check_paths(package: Path, out: Path, overwrite: bool) -> None:
+    source, target = package.resolve(), out.resolve()
+    if target == source or source.is_relative_to(target) or target.is_relative_to(source):
+        raise ValueError(f"{out} is, contains or lies inside the package {package}, so writing "
+                         "it would replace or nest the package; write to a separate folder")
+    if not out.exists():
+        return
+    if not overwrite:
+        raise FileExistsError(f"{out} already exists; remove it or pass --overwrite")
+    if not (out / MANIFEST_NAME).is_file():
+        raise FileExistsError(f"{out} exists and is not a guard package (no {MANIFEST_NAME}), "
+                              "and --overwrite replaces only a guard package; remove it "
+                              "yourself or choose another folder")
+
+
+def _read_validation(path: Path) -> dict[str, object]:
+    rows = [{"prompt": example.prompt, "label": example.label}
+            for example in read_jsonl_benchmark(path, "validation")]
+    counts = {label: sum(row["label"] == label for row in rows) for label in LABELS}
+    if min(counts.values()) < MIN_EXAMPLES_PER_LABEL:
+        found = ", ".join(f"{count} {label}" for label, count in counts.items())
+        raise ValueError(
+            f"{path} has {found} prompts; a threshold needs at least {MIN_EXAMPLES_PER_LABEL} "
+            f"of each label, because with fewer the F1 of most thresholds ties with the best")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return {"rows": rows, "file": path.name, "sha256": digest}
+
+
+def _recalibrate_into(package: Path, staging: Path, validation: dict[str, object],
+                      benchmark_dir: Path | None, version: str | None) -> None:
     manifest = json.loads((package / MANIFEST_NAME).read_text())
     for name in manifest["files"]:
+        (staging / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(package / name, staging / name)
 
     tokenizer = Tokenizer.from_file(str(staging / "tokenizer.json"))
     tokenizer.no_padding()
     tokenizer.enable_truncation(manifest["max_length"])
-    calibration = _calibrate(_session(staging / "model.onnx"), tokenizer, validation)
+    calibration = _calibrate(_session(staging / "model.onnx"), tokenizer, validation["rows"],
+                             manifest["labels"])
+    calibration["file"] = validation["file"]
+    calibration["sha256"] = validation["sha256"]
     logger.info("temperature %s -> %s, threshold %s -> %s", manifest["temperature"],
                 calibration["temperature"], manifest["threshold"], calibration["threshold"])
 
     manifest["threshold"] = calibration["threshold"]
     manifest["temperature"] = calibration["temperature"]
     manifest["calibration"] = calibration
+    if version is not None:
+        manifest["version"] = version
     manifest.setdefault("metrics", {}).pop("benchmarks", None)
     _write_json_atomic(staging / MANIFEST_NAME, manifest)
     if benchmark_dir is not None:
@@ -98,12 +129,17 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of `guardintent recalibrate`."""
     parser = argparse.ArgumentParser(prog="guardintent recalibrate",
                                      description=__doc__.splitlines()[0])
-    parser.add_argument("package", type=Path, help="guard package folder to recalibrate")
-    parser.add_argument("validation", type=Path,
-                        help="JSON lines file of labelled prompts (`prompt`, `label`), never an "
-                        "evaluation set")
-    parser.add_argument("out", type=Path, help="folder to write the recalibrated package to")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing package")
+    parser.add_argument("package", type=Path, metavar="PACKAGE",
+                        help="guard package folder to recalibrate")
+    parser.add_argument("validation", type=Path, metavar="LABELLED",
+                        help="JSON lines file of labelled prompts (`prompt`, `label`), at least "
+                        f"{MIN_EXAMPLES_PER_LABEL} of each label; never an evaluation set")
+    parser.add_argument("out", type=Path, metavar="OUT",
+                        help="folder to write the recalibrated package to")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace OUT if it is an existing guard package")
+    parser.add_argument("--version", help="package version written to guard.json (default: "
+                        "the package's own)")
     parser.add_argument("--benchmark-dir", type=Path,
                         help="folder of public datasets; the benchmarks found there are run on "
                         "the new package and their metrics stored in guard.json")
@@ -116,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
         recalibrate_guard(args.package, args.validation, args.out, overwrite=args.overwrite,
-                          benchmark_dir=args.benchmark_dir)
+                          benchmark_dir=args.benchmark_dir, version=args.version)
     except (OSError, ValueError, GuardIntentError) as error:
         sys.stderr.write(f"guardintent recalibrate: error: {error}\n")
         return 2

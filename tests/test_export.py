@@ -97,6 +97,12 @@ def test_package_manifest_fields(fp32_package, trained_checkpoint):
     assert 0.0 < manifest["threshold"] < 1.0
     calibration = manifest["calibration"]
     assert calibration["threshold"] == manifest["threshold"]
+    counts = calibration["examples_per_label"]
+    assert sum(counts.values()) == calibration["examples"]
+    for label, count in counts.items():
+        if count < 50:
+            assert any(f"only {count} {label} examples" in warning
+                       for warning in calibration["warnings"])
     low, high = calibration["tied_thresholds"]
     assert low == manifest["threshold"] <= high
     assert 0.0 <= calibration["f1_standard_error"] <= calibration["best_f1"] <= 1.0
@@ -255,8 +261,47 @@ def test_choose_threshold_small_sample():
     # Six prompts give a wide bootstrap error, so (0.1, 0.2] (F1 6/8) ties with the best.
     assert choice.standard_error > 6 / 7 - 6 / 8
     assert choice.threshold == 0.11
-    # Flagging all six (F1 6/9) stays outside the band.
+    # Flagging all six (F1 6/9) stays outside the band, and so does (0.35, 0.4] (F1 4/5)
+    # though it is within one standard error, because the band must not cross a gap.
     assert choice.standard_error < 6 / 7 - 6 / 9
+    assert choice.tied == (0.11, 0.35)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_choose_threshold_band_contiguous(seed):
+    rng = np.random.default_rng(seed)
+    size = int(rng.integers(20, 200))
+    scores = 1.0 / (1.0 + np.exp(-rng.normal(0.0, 2.0, size)))
+    labels = (rng.random(size) < scores).astype(int)
+    if labels.min() == labels.max():
+        labels[0] = 1 - labels[0]
+    choice = choose_threshold(scores, labels)
+    grid = np.round(np.arange(0.05, 0.96, 0.01), 2)
+    positive = labels == 1
+    f1 = {t: 2 * (positive & (scores >= t)).sum() / (positive.sum() + (scores >= t).sum())
+          for t in grid}
+    floor = choice.best_f1 - choice.standard_error - 1e-4
+    low, high = choice.tied
+    assert choice.threshold == low
+    assert all(f1[t] >= floor for t in grid if low <= t <= high)
+    below = [t for t in grid if t < low]
+    assert not below or f1[below[-1]] < choice.best_f1 - choice.standard_error
+
+
+@pytest.mark.parametrize(("scores", "labels", "message"), [
+    ([0.2, float("nan")], [0, 1], "NaN or infinite"),
+    ([0.2, 0.8], [0, 2], "must be 0 .* or 1"),
+    ([0.2, 0.8], [1, 1], "both labels, but every label is 1"),
+    ([0.2, 0.8, 0.9], [0, 1], "same length"),
+])
+def test_choose_threshold_invalid_inputs(scores, labels, message):
+    with pytest.raises(ValueError, match=message):
+        choose_threshold(np.array(scores), np.array(labels))
+
+
+def test_choose_threshold_zero_resamples():
+    with pytest.raises(ValueError, match="resamples must be at least 1, got 0"):
+        choose_threshold(np.array([0.2, 0.8]), np.array([0, 1]), resamples=0)
 
 
 def test_choose_threshold_is_lowest_tied():

@@ -29,33 +29,38 @@ def read_jsonl_benchmark(path: str | os.PathLike[str], name: str) -> list[Exampl
     Example ids are `name:<line number>`.
 
     Raises:
-        ValueError: a line is not a JSON object, or its prompt or label is missing or invalid.
+        ValueError: the file is not UTF-8, a line is not a JSON object, or its prompt or label
+            is missing or invalid.
 
     """
     path = Path(path)
+    try:
+        # Split on newlines only: a JSON string may contain other line separators.
+        lines = path.read_text(encoding="utf-8").split("\n")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path} is not UTF-8 text ({error}); save it as UTF-8") from error
     examples = []
-    with path.open(encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise ValueError(f"{path}, line {line_number}: invalid JSON ({error})") from error
-            if not isinstance(row, dict):
-                raise ValueError(f"{path}, line {line_number}: expected an object, got {row!r}")
-            prompt, label = row.get("prompt"), row.get("label")
-            if not isinstance(prompt, str) or not prompt.strip():
-                raise ValueError(
-                    f"{path}, line {line_number}: invalid prompt {prompt!r}; "
-                    f"expected a non-empty string"
-                )
-            if label not in LABELS:
-                raise ValueError(
-                    f"{path}, line {line_number}: invalid label {label!r}; "
-                    f"expected one of {', '.join(LABELS)}"
-                )
-            examples.append(_example(prompt, label, name, f"{name}:{line_number}"))
+    for line_number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}, line {line_number}: invalid JSON ({error})") from error
+        if not isinstance(row, dict):
+            raise ValueError(f"{path}, line {line_number}: expected an object, got {row!r}")
+        prompt, label = row.get("prompt"), row.get("label")
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise ValueError(
+                f"{path}, line {line_number}: invalid prompt {prompt!r}; "
+                f"expected a non-empty string"
+            )
+        if label not in LABELS:
+            raise ValueError(
+                f"{path}, line {line_number}: invalid label {label!r}; "
+                f"expected one of {', '.join(LABELS)}"
+            )
+        examples.append(_example(prompt, label, name, f"{name}:{line_number}"))
     return examples
 
 
