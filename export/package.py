@@ -9,6 +9,7 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,23 +64,38 @@ def export_guard(checkpoint: str | os.PathLike[str], out: str | os.PathLike[str]
         raise FileNotFoundError(
             f"{checkpoint} is not a trained checkpoint (no model.safetensors); pass the `final` "
             "folder that `guardintent train` wrote")
-    if out.exists() and not options.overwrite:
+    _check_out(out, options.overwrite)
+    _write_package(out, lambda staging: _build(checkpoint, staging, options))
+    logger.info("guard package written to %s", out)
+    return out
+
+
+def _check_out(out: Path, overwrite: bool) -> None:
+    """Raise unless `out` is free, or is a guard package and `overwrite` allows replacing it."""
+    if not out.exists():
+        return
+    if not overwrite:
         raise FileExistsError(f"{out} already exists; remove it or pass --overwrite")
-    if out.exists() and not (out / "guard.json").is_file():
+    if not (out / "guard.json").is_file():
         raise FileExistsError(f"{out} exists and is not a guard package (no guard.json), and "
                               "--overwrite replaces only a guard package; remove it yourself "
                               "or choose another folder")
+
+
+def _write_package(out: Path, build: Callable[[Path], None]) -> None:
+    """Run `build` on a staging folder beside `out`, then rename it to `out`.
+
+    A failure removes the staging folder, so nothing half-written is left at `out`.
+    """
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         staging.chmod(0o755)
-        _build(checkpoint, staging, options)
+        build(staging)
         _replace(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    logger.info("guard package written to %s", out)
-    return out
 
 
 def _build(checkpoint: Path, staging: Path, options: ExportOptions) -> None:

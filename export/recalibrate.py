@@ -13,7 +13,6 @@ import logging
 import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 from tokenizers import Tokenizer
@@ -22,9 +21,10 @@ from export.package import (
     MIN_EXAMPLES_PER_LABEL,
     _benchmark,
     _calibrate,
-    _replace,
+    _check_out,
     _session,
     _write_json_atomic,
+    _write_package,
 )
 from guardintent._manifest import MANIFEST_NAME
 from guardintent._package import load_package
@@ -55,15 +55,9 @@ def recalibrate_guard(package: str | os.PathLike[str], validation_file: str | os
     load_package(package, threads=1)
     validation = _read_validation(Path(validation_file))
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        staging.chmod(0o755)
-        _recalibrate_into(package, staging, validation, benchmark_dir, version)
-        _replace(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    _write_package(
+        out, lambda staging: _recalibrate_into(package, staging, validation, benchmark_dir,
+                                               version))
     logger.info("recalibrated guard package written to %s", out)
     return out
 
@@ -73,14 +67,7 @@ def _check_paths(package: Path, out: Path, overwrite: bool) -> None:
     if target == source or source.is_relative_to(target) or target.is_relative_to(source):
         raise ValueError(f"{out} is, contains or lies inside the package {package}, so writing "
                          "it would replace or nest the package; write to a separate folder")
-    if not out.exists():
-        return
-    if not overwrite:
-        raise FileExistsError(f"{out} already exists; remove it or pass --overwrite")
-    if not (out / MANIFEST_NAME).is_file():
-        raise FileExistsError(f"{out} exists and is not a guard package (no {MANIFEST_NAME}), "
-                              "and --overwrite replaces only a guard package; remove it "
-                              "yourself or choose another folder")
+    _check_out(out, overwrite)
 
 
 def _read_validation(path: Path) -> dict[str, object]:
