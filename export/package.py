@@ -9,7 +9,7 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -159,7 +159,7 @@ def _benchmark(package: Path, data_dir: Path) -> dict[str, object]:
 
 
 def _calibrate(session: ort.InferenceSession, tokenizer: Tokenizer, validation: list[dict],
-               labels: list[str] = LABELS) -> dict[str, object]:
+               labels: Sequence[str] = LABELS) -> dict[str, object]:
     """Fit temperature and threshold on `validation`; `labels` is the order of `harm_logits`.
 
     NOTE: each prompt is read as one window, truncated to the tokenizer's limit, with no
