@@ -71,6 +71,9 @@ def _check_paths(package: Path, out: Path, overwrite: bool) -> None:
 
 
 def _read_validation(path: Path) -> dict[str, object]:
+    if not path.is_file():
+        raise FileNotFoundError(f"labelled file not found: {path}; pass a JSON lines file of "
+                                "prompts with `prompt` and `label`")
     rows = [{"prompt": example.prompt, "label": example.label}
             for example in read_jsonl_benchmark(path, "validation")]
     counts = {label: sum(row["label"] == label for row in rows) for label in LABELS}

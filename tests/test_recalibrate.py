@@ -11,7 +11,11 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("onnx")
 
-from export.package import MIN_EXAMPLES_PER_LABEL, THRESHOLD_METHOD  # noqa: E402
+from export.package import (  # noqa: E402
+    MIN_EXAMPLES_PER_LABEL,
+    THRESHOLD_METHOD,
+    _calibration_warnings,
+)
 from export.recalibrate import recalibrate_guard  # noqa: E402
 from guardintent import Guard  # noqa: E402
 from guardintent.cli import main  # noqa: E402
@@ -200,14 +204,37 @@ def test_recalibrate_overlapping_out_raises(package, tmp_path, where):
     assert not (source / "inner").exists()
 
 
-def test_recalibrate_overwrite_only_package(package, tmp_path):
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_recalibrate_overwrite_only_package(package, tmp_path, overwrite):
     folder = tmp_path / "notes"
     folder.mkdir()
     (folder / "notes.txt").write_text("keep me\n")
     labelled = _write_labelled(tmp_path / "labelled.jsonl")
-    with pytest.raises(FileExistsError, match="not a guard package"):
-        recalibrate_guard(package, labelled, folder, overwrite=True)
+    with pytest.raises(FileExistsError, match="not a guard package") as error:
+        recalibrate_guard(package, labelled, folder, overwrite=overwrite)
+    assert "pass --overwrite" not in str(error.value)
     assert (folder / "notes.txt").read_text() == "keep me\n"
+
+
+def test_recalibrate_missing_file_raises(package, tmp_path):
+    with pytest.raises(FileNotFoundError, match="labelled file not found: .*absent.jsonl"):
+        recalibrate_guard(package, tmp_path / "absent.jsonl", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_calibration_warns_wide_band():
+    calibration = {"examples_per_label": {"unharmful": 60, "harmful": 60}, "threshold": 0.06,
+                   "temperature": 0.51, "tied_thresholds": [0.06, 0.66]}
+    warnings = _calibration_warnings(calibration)
+    assert warnings == ["thresholds from 0.06 to 0.66 tie with the best, so these examples do "
+                        "not pin the threshold down; add borderline prompts like your traffic"]
+
+
+def test_calibration_warns_temperature_edge():
+    calibration = {"examples_per_label": {"unharmful": 60, "harmful": 60}, "threshold": 0.4,
+                   "temperature": 10.8, "tied_thresholds": [0.4, 0.5]}
+    (warning,) = _calibration_warnings(calibration)
+    assert warning.startswith("the temperature 10.8 is at the edge of the searched range")
 
 
 def test_recalibrate_missing_benchmark_dir(package, tmp_path):
