@@ -1,7 +1,7 @@
 """Refit an existing guard package's temperature and threshold on a labelled validation file.
 
 The model files are copied unchanged, so their checksums stay valid, and only guard.json changes.
-Useful when the threshold rule changes, or to fit a guard to the traffic of one application.
+Use it when the threshold rule changes, or to fit a guard to the traffic of one application.
 """
 
 from __future__ import annotations
