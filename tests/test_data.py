@@ -339,7 +339,8 @@ def test_missing_folders_skipped(tmp_path):
     result = load_training_set(root)
     # The packaged contrast set, and the project's framings around it, are present under
     # every data directory.
-    packaged = ("guardintent-contrast", "framed-harmful", "framed-benign")
+    packaged = ("guardintent-contrast", "framed-harmful", "framed-benign",
+                "adversarial-harmful", "adversarial-benign")
     ids = [e.id for e in result.examples if e.source not in packaged]
     assert ids == ["gsm8k:train/0"]
     assert "advbench/advbench_behaviors.csv" in result.card["missing"]
@@ -355,7 +356,7 @@ def test_real_data():
         pytest.skip("GUARDINTENT_DATA is not set")
     result = load_training_set(None)
     total = result.card["total"]
-    assert 12_000 <= total["examples"] <= 22_000
+    assert 12_000 <= total["examples"] <= 24_000
     assert 0.4 <= total["harmful"] / total["examples"] <= 0.6
     assert all(example.intent for example in result.examples)
     benchmarks = load_benchmarks(None)
@@ -366,19 +367,38 @@ def test_real_data():
 
 
 def test_framings_have_one_slot():
-    from guardintent.data.framings import FRAMINGS, SLOT
+    from guardintent.data.framings import ADVERSARIAL_FRAMINGS, FRAMINGS, SLOT
 
-    for framing in FRAMINGS:
+    for framing in (*FRAMINGS, *ADVERSARIAL_FRAMINGS):
         assert framing.count(SLOT) == 1, framing
+        assert "{" not in framing.replace(SLOT, ""), framing
+
+
+def test_adversarial_framings_are_long_and_distinct():
+    from guardintent.data.framings import ADVERSARIAL_FRAMINGS
+
+    assert len(ADVERSARIAL_FRAMINGS) >= 60
+    assert min(len(framing.split()) for framing in ADVERSARIAL_FRAMINGS) >= 60
+    openings = [" ".join(framing.split()[:4]) for framing in ADVERSARIAL_FRAMINGS]
+    assert len(set(openings)) == len(openings)
 
 
 def test_framings_wrap_both_labels(tmp_path):
     root = tmp_path / "data"
     write_jsonl(root / "gsm8k/train.jsonl", [{"question": "What is 2 + 3?", "answer": ""}])
     result = load_training_set(root)
-    framed = {e.source: e for e in result.examples if e.source.startswith("framed-")}
-    assert framed["framed-harmful"].label == "harmful"
-    assert framed["framed-benign"].label == "unharmful"
+    wrapped = {e.source: e for e in result.examples
+               if e.source.startswith(("framed-", "adversarial-"))}
+    assert set(wrapped) == {"framed-harmful", "framed-benign",
+                            "adversarial-harmful", "adversarial-benign"}
+    for source, example in wrapped.items():
+        assert example.label == ("harmful" if source.endswith("-harmful") else "unharmful")
+        assert example.id.startswith(("guardintent-framing:", "guardintent-adversarial-framing:"))
+    assert wrapped["adversarial-benign"].id.startswith("guardintent-adversarial-framing:")
+    # Benign requests in the adversarial style come from the sensitive-looking contrast set.
+    adversarial_benign = [e for e in result.examples if e.source == "adversarial-benign"]
+    assert all("/guardintent-contrast:" in e.id for e in adversarial_benign)
+    assert result.card["methods"]["adversarial-benign"]["intent"] == "intent of the wrapped request"
 
 
 def test_headline_benchmarks_missing(tmp_path):

@@ -25,6 +25,7 @@ from guardintent.data.schema import Example
 from guardintent.data.sources_benign import BENIGN_SOURCES
 from guardintent.data.sources_harmful import HARMFUL_SOURCES
 from guardintent.data.wrapping import (
+    adversarial_framings,
     benign_requests,
     build_pairs,
     clean_templates,
@@ -35,7 +36,7 @@ from guardintent.data.wrapping import (
 logger = logging.getLogger(__name__)
 
 # Maximum examples kept per source, None for all. Sources with wrapper groups split the cap
-# evenly across wrappers. The totals aim at about 18,000 examples, roughly half harmful.
+# evenly across wrappers. The totals aim at about 22,000 examples, roughly half harmful.
 CAPS: dict[str, int | None] = {
     "advbench": 520,
     "vulcanforge-advbench": 800,
@@ -61,6 +62,8 @@ CAPS: dict[str, int | None] = {
     "guardintent-contrast": None,
     "framed-harmful": 1200,
     "framed-benign": 1500,
+    "adversarial-harmful": 600,
+    "adversarial-benign": 1200,
 }
 
 # Sources whose plain requests are wrapped in jailbreak templates.
@@ -85,7 +88,14 @@ WRAP_BENIGN_FROM = (
 # carry harmful and benign requests, including the contrast prompts of both labels.
 FRAME_HARMFUL_FROM = (*WRAP_HARMFUL_FROM, "guardintent-contrast")
 FRAME_BENIGN_FROM = (*WRAP_BENIGN_FROM, "guardintent-contrast")
+# The long adversarial-style framings carry benign requests that look sensitive (the contrast
+# set and CoCoNot's look-alikes): without them that style appears almost only around harmful
+# requests (WildJailbreak's adversarial prompts), and a model learns the style as the label.
+ADVERSARIAL_BENIGN_FROM = ("guardintent-contrast", "coconot-pref")
 TEMPLATE_FOLDERS = {"gptfuzz": "MIT", "pyrit-jailbreak-templates": "MIT"}
+# Sources built by placing another source's request inside a template or framing.
+WRAPPED_SOURCES = ("wrapped-harmful", "wrapped-benign", "framed-harmful", "framed-benign",
+                   "adversarial-harmful", "adversarial-benign")
 
 _EVALUATION_ONLY = (
     "wildguardtest, xstest, aegis1-test, simplesafetytests, jailbreakbench, cyberseceval, "
@@ -156,11 +166,14 @@ def load_training_set(
     if templates:
         used.update({f: licence for f, licence in TEMPLATE_FOLDERS.items() if (root / f).is_dir()})
     framings = project_framings()
+    adversarial = adversarial_framings()
     for name, from_sources, select, wrappers in (
         ("wrapped-harmful", WRAP_HARMFUL_FROM, _harmful_examples, templates),
         ("wrapped-benign", WRAP_BENIGN_FROM, _benign_requests, templates),
         ("framed-harmful", FRAME_HARMFUL_FROM, _harmful_examples, framings),
         ("framed-benign", FRAME_BENIGN_FROM, _benign_requests, framings),
+        ("adversarial-harmful", FRAME_HARMFUL_FROM, _harmful_examples, adversarial),
+        ("adversarial-benign", ADVERSARIAL_BENIGN_FROM, _benign_requests, adversarial),
     ):
         requests = select([c for s in from_sources for c in pools.get(s, [])])
         pairs = build_pairs(requests, wrappers, _cap_or_all(name, len(requests)), name)
@@ -267,7 +280,7 @@ def _card(
         for name, s in sources.items()
         if name in per_source
     }
-    for name in ("wrapped-harmful", "wrapped-benign", "framed-harmful", "framed-benign"):
+    for name in WRAPPED_SOURCES:
         if name in per_source:
             methods[name] = {
                 "intent": "intent of the wrapped request",

@@ -13,7 +13,7 @@ from pathlib import Path
 from guardintent.data._io import read_csv, stable_rank
 from guardintent.data._sources import Candidate
 from guardintent.data.decontamination import ReferenceIndex
-from guardintent.data.framings import FRAMINGS
+from guardintent.data.framings import ADVERSARIAL_FRAMINGS, FRAMINGS
 from guardintent.data.framings import SLOT as FRAMING_SLOT
 from guardintent.data.schema import Example
 
@@ -77,10 +77,18 @@ def clean_templates(templates: list[Template], index: ReferenceIndex) -> list[Te
 
 
 def project_framings() -> list[Template]:
-    """Return the framings the project wrote as templates."""
+    """Return the short framings the project wrote as templates."""
     return [
         Template(f"guardintent-framing:{index}", text, FRAMING_SLOT)
         for index, text in enumerate(FRAMINGS)
+    ]
+
+
+def adversarial_framings() -> list[Template]:
+    """Return the project's long framings in the adversarial style as templates."""
+    return [
+        Template(f"guardintent-adversarial-framing:{index}", text, FRAMING_SLOT)
+        for index, text in enumerate(ADVERSARIAL_FRAMINGS)
     ]
 
 
