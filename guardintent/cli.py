@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -152,16 +153,19 @@ def _run_check(args: argparse.Namespace) -> int:
     results = guard.check_batch(args.prompts)
     for prompt, result in zip(args.prompts, results, strict=True):
         if args.json:
-            sys.stdout.write(result.to_json() + "\n")
+            # The prompt and the threshold applied make each line readable on its own.
+            fields = {"prompt": prompt, "threshold": guard.threshold,
+                      **result.model_dump(mode="json")}
+            sys.stdout.write(json.dumps(fields) + "\n")
         else:
             label = prompt if len(args.prompts) > 1 else None
-            sys.stdout.write(_describe(result, label) + "\n")
+            sys.stdout.write(_describe(result, label, guard.threshold) + "\n")
     return 0
 
 
-def _describe(result: CheckResult, prompt: str | None) -> str:
+def _describe(result: CheckResult, prompt: str | None, threshold: float) -> str:
     lines = [] if prompt is None else [f"prompt: {_shorten(prompt, 70)}"]
-    lines.append(f"{result.verdict.value}  score {result.score:.3f}")
+    lines.append(f"{result.verdict.value}  score {result.score:.3f} (threshold {threshold:.2f})")
     if result.intent is None:
         lines.append(f"  intent: none ({result.decided_by})")
     else:

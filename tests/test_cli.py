@@ -17,6 +17,7 @@ def test_check_human_output(tiny_package, capsys):
     assert main(["check", HARMFUL, "--guard", str(tiny_package)]) == 0
     output = capsys.readouterr().out
     assert output.startswith("harmful  score 0.9")
+    assert "(threshold 0.50)" in output
     assert "intent: " in output
     assert "confidence" in output
     assert "categories: weapons" in output
@@ -41,13 +42,18 @@ def test_check_json(tiny_package, capsys):
     assert first["verdict"] == "harmful"
     assert second["verdict"] == "unharmful"
     assert first["guard"] == {"name": "tiny-test-guard", "version": "0.0.1"}
+    assert first["prompt"] == HARMFUL
+    assert second["prompt"] == BENIGN
+    assert first["threshold"] == 0.5
 
 
 def test_check_threshold_option(tiny_package, capsys):
     assert (
         main(["check", BENIGN, "--json", "--threshold", "0.001", "--guard", str(tiny_package)]) == 0
     )
-    assert json.loads(capsys.readouterr().out)["verdict"] == "harmful"
+    line = json.loads(capsys.readouterr().out)
+    assert line["verdict"] == "harmful"
+    assert line["threshold"] == 0.001
 
 
 def test_check_no_sentences_option(tiny_package, capsys):

@@ -305,7 +305,10 @@ def test_read_jsonl_benchmark_valid(tmp_path):
     ("line", "expected"),
     [
         ('{"prompt": "hi", "label": "bad"}', "'bad'"),
-        ('{"label": "harmful"}', "None"),
+        ('{"text": "hi", "label": "harmful"}', "no prompt field"),
+        ('{"text": "hi", "label": "harmful"}', "found fields: label, text"),
+        ('{"prompt": "hi"}', "no label field"),
+        ('{"prompt": null, "label": "harmful"}', "invalid prompt None"),
         ("not json", "invalid JSON"),
         ('["a list"]', "expected an object"),
     ],

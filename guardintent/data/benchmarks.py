@@ -49,7 +49,14 @@ def read_jsonl_benchmark(path: str | os.PathLike[str], name: str) -> list[Exampl
             raise ValueError(f"{path}, line {line_number}: invalid JSON ({error})") from error
         if not isinstance(row, dict):
             raise ValueError(f"{path}, line {line_number}: expected an object, got {row!r}")
-        prompt, label = row.get("prompt"), row.get("label")
+        missing = [field for field in ("prompt", "label") if field not in row]
+        if missing:
+            raise ValueError(
+                f"{path}, line {line_number}: no {' or '.join(missing)} field; each line "
+                f"needs a \"prompt\" string and a \"label\" of {' or '.join(LABELS)} "
+                f"(found fields: {', '.join(sorted(row)) or 'none'})"
+            )
+        prompt, label = row["prompt"], row["label"]
         if not isinstance(prompt, str) or not prompt.strip():
             raise ValueError(
                 f"{path}, line {line_number}: invalid prompt {prompt!r}; "
