@@ -424,6 +424,18 @@ def test_train_unlabelled_needs_distill(tiny_encoder, toy_train_file, tmp_path):
              unlabelled=[UnlabelledPrompt("t:1", "plan a trip")])
 
 
+def test_cli_intent_weight_reaches_card(tiny_encoder, toy_train_file, tmp_path):
+    out = tmp_path / "run"
+    assert train_main(["--train-file", str(toy_train_file), "--out", str(out),
+                       "--base-model", str(tiny_encoder), "--max-steps", "2",
+                       "--batch-size", "16", "--max-length", "32", "--window-stride", "8",
+                       "--intent-weight", "0.25"]) == 0
+    card = _card(out / "final")
+    assert card["intent_weight"] == 0.25
+    assert card["category_weight"] == 0.5
+    assert card["regime"] == "sft"
+
+
 def test_train_intent_free_card(tiny_encoder, toy_train_file, tmp_path):
     final = _run(tiny_encoder, toy_train_file, tmp_path / "run", intent_weight=0.0,
                  category_weight=0.0)
@@ -457,6 +469,10 @@ CLI_ERRORS = {
                         "--anchor-weight -1.0 must be at least 0"),
     "teacher_twice": (["--regime", "distill", "--teacher", "x", "--teacher", "./x"],
                       "given twice"),
+    "intent_weight_zero": (["--intent-weight", "0"], "--intent-weight 0.0 must be above 0"),
+    "intent_weight_nan": (["--intent-weight", "nan"], "--intent-weight nan must be above 0"),
+    "intent_weight_intent_free": (["--intent-weight", "0.5", "--intent-free"],
+                                  "cannot go with --intent-free"),
 }
 
 

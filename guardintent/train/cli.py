@@ -163,6 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     regimes = parser.add_argument_group("regimes")
     regimes.add_argument("--intent-free", action="store_true",
                          help="sft without the intent and category losses: the harm head alone")
+    regimes.add_argument("--intent-weight", type=float,
+                         help="weight of the intent loss beside the harm loss (default 1; "
+                         "use --intent-free for none)")
     regimes.add_argument("--teacher", type=Path, action="append",
                          help="distill: guard package whose scores and intents are learned; "
                          "repeat it for an ensemble, whose harm probabilities and intent "
@@ -204,6 +207,9 @@ def main(argv: list[str] | None = None) -> int:
                      "(the `final` folder of an sft run), which is also the reference")
     if args.intent_free and args.regime != "sft":
         parser.error("--intent-free applies to --regime sft only")
+    if args.intent_weight is not None and (args.intent_free or not args.intent_weight > 0):
+        parser.error(f"--intent-weight {args.intent_weight} must be above 0 and cannot go "
+                     "with --intent-free; use --intent-free alone to train without intents")
     if args.verdict_only and args.regime != "distill":
         parser.error("--verdict-only applies to --regime distill only")
     if args.anchor_weight is not None and (args.regime not in ("dpo", "grpo")
@@ -255,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         anchor_weight=1.0 if args.anchor_weight is None else args.anchor_weight,
         average_from=args.average_from,
         **({"intent_weight": 0.0, "category_weight": 0.0} if args.intent_free else {}),
+        **({"intent_weight": args.intent_weight} if args.intent_weight is not None else {}),
     )
     args.out.mkdir(parents=True, exist_ok=True)
     final = train(config, examples, card, unlabelled)
