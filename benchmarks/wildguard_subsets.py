@@ -1,0 +1,110 @@
+"""Split WildGuardTest results by its adversarial flag: recall and false-positive rate per half.
+
+WildGuardTest marks each prompt as adversarial (a request rewritten with jailbreak tactics, in
+the style of WildJailbreak) or vanilla. A guard that has learned the adversarial style as a sign
+of harm catches adversarial harmful prompts and flags adversarial benign ones alike. The mean F1
+hides that, and this table shows it.
+
+    python benchmarks/wildguard_subsets.py --package A [--package B ...] --data-dir DIR \
+        [--threads 2]
+
+`--package default` is the bundled guard. Needs pyarrow (the [eval] extra).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+from pathlib import Path
+
+import onnxruntime as ort
+
+# A script's own folder is first on sys.path, so the sibling module imports by name.
+from latency import cpu_model
+
+from guardintent import Guard, __version__
+from guardintent._runtime import available_cpus
+from guardintent.data import resolve_data_dir
+
+BATCH = 32
+FILE = "wildguardtest/wildguardtest_dev.parquet"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    threads = args.threads or available_cpus()
+    try:
+        rows = read_rows(resolve_data_dir(args.data_dir))
+    except (OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"CPU: {cpu_model()}, onnxruntime {ort.__version__}, {threads} intra-op threads, "
+          f"Python {platform.python_version()}, guardintent {__version__}")
+    counts = {key: sum(1 for row in rows if (row["harmful"], row["adversarial"]) == key)
+              for key in ((True, False), (True, True), (False, False), (False, True))}
+    print(f"WildGuardTest dev: {counts[True, False]} vanilla and {counts[True, True]} "
+          f"adversarial harmful, {counts[False, False]} vanilla and {counts[False, True]} "
+          f"adversarial benign prompts")
+    print("| guard | threshold | recall, vanilla | recall, adversarial | FPR, vanilla | "
+          "FPR, adversarial | F1 |")
+    print("|" + " --- |" * 7)
+    for package in args.package:
+        guard = Guard(None if package == "default" else package, threads=threads)
+        flagged = []
+        for start in range(0, len(rows), BATCH):
+            batch = [row["prompt"] for row in rows[start:start + BATCH]]
+            flagged += [result.is_harmful for result in guard.check_batch(batch)]
+        cells = [f"{rate(rows, flagged, harmful, adversarial):.3f}"
+                 for harmful in (True, False) for adversarial in (False, True)]
+        print(f"| {package} | {guard.threshold:.2f} | {' | '.join(cells)} | "
+              f"{f1(rows, flagged):.3f} |")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--package", action="append", required=True,
+                        help="guard package folder, or `default` for the bundled guard; repeat")
+    parser.add_argument("--data-dir", help="folder of public datasets (default: $GUARDINTENT_DATA)")
+    parser.add_argument("--threads", type=int, help="onnxruntime intra-op threads")
+    return parser
+
+
+def read_rows(root: Path) -> list[dict[str, object]]:
+    """Return WildGuardTest's labelled prompts with `harmful` and `adversarial` flags."""
+    path = root / FILE
+    if not path.is_file():
+        raise ValueError(f"{path} not found; give the folder that holds {FILE} as --data-dir")
+    import pyarrow.parquet as parquet
+
+    table = parquet.read_table(path, columns=["prompt", "prompt_harm_label", "adversarial"])
+    return [
+        {"prompt": row["prompt"], "harmful": row["prompt_harm_label"] == "harmful",
+         "adversarial": bool(row["adversarial"])}
+        for row in table.to_pylist()
+        if row["prompt"] and row["prompt_harm_label"] in ("harmful", "unharmful")
+    ]
+
+
+def rate(rows: list[dict[str, object]], flagged: list[bool], harmful: bool,
+         adversarial: bool) -> float:
+    """Share flagged harmful among the prompts of one label and one half."""
+    chosen = [flag for row, flag in zip(rows, flagged, strict=True)
+              if row["harmful"] == harmful and row["adversarial"] == adversarial]
+    return sum(chosen) / len(chosen) if chosen else float("nan")
+
+
+def f1(rows: list[dict[str, object]], flagged: list[bool]) -> float:
+    """Harmful-class F1 over all rows."""
+    pairs = list(zip((row["harmful"] for row in rows), flagged, strict=True))
+    true_positives = sum(1 for truth, flag in pairs if truth and flag)
+    predicted = sum(1 for _, flag in pairs if flag)
+    actual = sum(1 for truth, _ in pairs if truth)
+    if not true_positives:
+        return 0.0
+    return 2 * true_positives / (predicted + actual)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
