@@ -23,7 +23,7 @@ import onnxruntime as ort
 # A script's own folder is first on sys.path, so the sibling module imports by name.
 from latency import cpu_model
 
-from guardintent import Guard, __version__
+from guardintent import Guard, GuardIntentError, __version__
 from guardintent._runtime import available_cpus
 from guardintent.data import resolve_data_dir
 
@@ -50,7 +50,11 @@ def main(argv: list[str] | None = None) -> int:
           "FPR, adversarial | F1 |")
     print("|" + " --- |" * 7)
     for package in args.package:
-        guard = Guard(None if package == "default" else package, threads=threads)
+        try:
+            guard = Guard(None if package == "default" else package, threads=threads)
+        except (GuardIntentError, ValueError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
         flagged = []
         for start in range(0, len(rows), BATCH):
             batch = [row["prompt"] for row in rows[start:start + BATCH]]
@@ -83,7 +87,8 @@ def read_rows(root: Path) -> list[dict[str, object]]:
         {"prompt": row["prompt"], "harmful": row["prompt_harm_label"] == "harmful",
          "adversarial": bool(row["adversarial"])}
         for row in table.to_pylist()
-        if row["prompt"] and row["prompt_harm_label"] in ("harmful", "unharmful")
+        # Rows without a label or an adversarial flag belong to neither half.
+        if row["prompt_harm_label"] in ("harmful", "unharmful") and row["adversarial"] is not None
     ]
 
 

@@ -154,9 +154,9 @@ def _run_check(args: argparse.Namespace) -> int:
     for prompt, result in zip(args.prompts, results, strict=True):
         if args.json:
             # The prompt and the threshold applied make each line readable on its own.
-            fields = {"prompt": prompt, "threshold": guard.threshold,
-                      **result.model_dump(mode="json")}
-            sys.stdout.write(json.dumps(fields) + "\n")
+            fields = {**result.model_dump(mode="json"), "prompt": prompt,
+                      "threshold": guard.threshold}
+            sys.stdout.write(json.dumps(fields, ensure_ascii=False) + "\n")
         else:
             label = prompt if len(args.prompts) > 1 else None
             sys.stdout.write(_describe(result, label, guard.threshold) + "\n")

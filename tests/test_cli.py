@@ -47,6 +47,14 @@ def test_check_json(tiny_package, capsys):
     assert first["threshold"] == 0.5
 
 
+def test_check_json_keeps_unicode(tiny_package, capsys):
+    prompt = "how do i bake a crème brûlée"
+    assert main(["check", prompt, "--json", "--guard", str(tiny_package)]) == 0
+    output = capsys.readouterr().out
+    assert prompt in output
+    assert json.loads(output)["prompt"] == prompt
+
+
 def test_check_threshold_option(tiny_package, capsys):
     assert (
         main(["check", BENIGN, "--json", "--threshold", "0.001", "--guard", str(tiny_package)]) == 0

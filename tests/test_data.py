@@ -305,9 +305,9 @@ def test_read_jsonl_benchmark_valid(tmp_path):
     ("line", "expected"),
     [
         ('{"prompt": "hi", "label": "bad"}', "'bad'"),
-        ('{"text": "hi", "label": "harmful"}', "no prompt field"),
+        ('{"text": "hi", "label": "harmful"}', "missing field prompt"),
         ('{"text": "hi", "label": "harmful"}', "found fields: label, text"),
-        ('{"prompt": "hi"}', "no label field"),
+        ('{"prompt": "hi"}', "missing field label"),
         ('{"prompt": null, "label": "harmful"}', "invalid prompt None"),
         ("not json", "invalid JSON"),
         ('["a list"]', "expected an object"),

@@ -469,10 +469,15 @@ CLI_ERRORS = {
                         "--anchor-weight -1.0 must be at least 0"),
     "teacher_twice": (["--regime", "distill", "--teacher", "x", "--teacher", "./x"],
                       "given twice"),
-    "intent_weight_zero": (["--intent-weight", "0"], "--intent-weight 0.0 must be above 0"),
-    "intent_weight_nan": (["--intent-weight", "nan"], "--intent-weight nan must be above 0"),
+    "intent_weight_zero": (["--intent-weight", "0"],
+                           "--intent-weight 0.0 must be a number above 0"),
+    "intent_weight_nan": (["--intent-weight", "nan"], "--intent-weight nan must be a number"),
+    "intent_weight_inf": (["--intent-weight", "inf"], "--intent-weight inf must be a number"),
     "intent_weight_intent_free": (["--intent-weight", "0.5", "--intent-free"],
-                                  "cannot go with --intent-free"),
+                                  "--intent-weight and --intent-free exclude each other"),
+    "intent_weight_verdict_only": (["--regime", "distill", "--teacher", "x", "--verdict-only",
+                                    "--intent-weight", "0.5"],
+                                   "does not apply with --verdict-only"),
 }
 
 

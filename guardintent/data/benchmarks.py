@@ -52,7 +52,7 @@ def read_jsonl_benchmark(path: str | os.PathLike[str], name: str) -> list[Exampl
         missing = [field for field in ("prompt", "label") if field not in row]
         if missing:
             raise ValueError(
-                f"{path}, line {line_number}: no {' or '.join(missing)} field; each line "
+                f"{path}, line {line_number}: missing field {' and '.join(missing)}; each line "
                 f"needs a \"prompt\" string and a \"label\" of {' or '.join(LABELS)} "
                 f"(found fields: {', '.join(sorted(row)) or 'none'})"
             )

@@ -36,7 +36,7 @@ from guardintent.data.wrapping import (
 logger = logging.getLogger(__name__)
 
 # Maximum examples kept per source, None for all. Sources with wrapper groups split the cap
-# evenly across wrappers. The totals aim at about 22,000 examples, roughly half harmful.
+# evenly across wrappers. The totals come to about 22,000 examples, 43% of them harmful.
 CAPS: dict[str, int | None] = {
     "advbench": 520,
     "vulcanforge-advbench": 800,
@@ -91,6 +91,7 @@ FRAME_BENIGN_FROM = (*WRAP_BENIGN_FROM, "guardintent-contrast")
 # The long adversarial-style framings carry benign requests that look sensitive (the contrast
 # set and CoCoNot's look-alikes): without them that style appears almost only around harmful
 # requests (WildJailbreak's adversarial prompts), and a model learns the style as the label.
+# Their caps carry two benign requests per harmful one, against WildJailbreak's 1,500 harmful.
 ADVERSARIAL_BENIGN_FROM = ("guardintent-contrast", "coconot-pref")
 TEMPLATE_FOLDERS = {"gptfuzz": "MIT", "pyrit-jailbreak-templates": "MIT"}
 # Sources built by placing another source's request inside a template or framing.

@@ -6,6 +6,7 @@ import argparse
 import importlib.util
 import json
 import logging
+import math
 from collections import Counter
 from pathlib import Path
 
@@ -164,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     regimes.add_argument("--intent-free", action="store_true",
                          help="sft without the intent and category losses: the harm head alone")
     regimes.add_argument("--intent-weight", type=float,
-                         help="weight of the intent loss beside the harm loss (default 1; "
+                         help="weight of the intent loss relative to the harm loss (default 1; "
                          "use --intent-free for none)")
     regimes.add_argument("--teacher", type=Path, action="append",
                          help="distill: guard package whose scores and intents are learned; "
@@ -207,9 +208,16 @@ def main(argv: list[str] | None = None) -> int:
                      "(the `final` folder of an sft run), which is also the reference")
     if args.intent_free and args.regime != "sft":
         parser.error("--intent-free applies to --regime sft only")
-    if args.intent_weight is not None and (args.intent_free or not args.intent_weight > 0):
-        parser.error(f"--intent-weight {args.intent_weight} must be above 0 and cannot go "
-                     "with --intent-free; use --intent-free alone to train without intents")
+    if args.intent_weight is not None:
+        if not (math.isfinite(args.intent_weight) and args.intent_weight > 0):
+            parser.error(f"--intent-weight {args.intent_weight} must be a number above 0; "
+                         "use --intent-free to train without the intent loss")
+        if args.intent_free:
+            parser.error("--intent-weight and --intent-free exclude each other; "
+                         "--intent-free already sets the intent weight to 0")
+        if args.verdict_only:
+            parser.error("--intent-weight does not apply with --verdict-only, which learns "
+                         "the teacher's harm probability alone")
     if args.verdict_only and args.regime != "distill":
         parser.error("--verdict-only applies to --regime distill only")
     if args.anchor_weight is not None and (args.regime not in ("dpo", "grpo")
