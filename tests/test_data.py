@@ -342,8 +342,7 @@ def test_missing_folders_skipped(tmp_path):
     result = load_training_set(root)
     # The packaged contrast set, and the project's framings around it, are present under
     # every data directory.
-    packaged = ("guardintent-contrast", "framed-harmful", "framed-benign",
-                "adversarial-harmful", "adversarial-benign")
+    packaged = ("guardintent-contrast", "framed-harmful", "framed-benign")
     ids = [e.id for e in result.examples if e.source not in packaged]
     assert ids == ["gsm8k:train/0"]
     assert "advbench/advbench_behaviors.csv" in result.card["missing"]
@@ -386,10 +385,21 @@ def test_adversarial_framings_are_long_and_distinct():
     assert len(set(openings)) == len(openings)
 
 
-def test_framings_wrap_both_labels(tmp_path):
+def test_adversarial_framings_off_by_default(tmp_path):
     root = tmp_path / "data"
     write_jsonl(root / "gsm8k/train.jsonl", [{"question": "What is 2 + 3?", "answer": ""}])
     result = load_training_set(root)
+    sources = {example.source for example in result.examples}
+    assert "framed-benign" in sources
+    assert not sources & {"adversarial-harmful", "adversarial-benign"}
+    assert result.card["adversarial_framings"] is False
+
+
+def test_framings_wrap_both_labels(tmp_path):
+    root = tmp_path / "data"
+    write_jsonl(root / "gsm8k/train.jsonl", [{"question": "What is 2 + 3?", "answer": ""}])
+    result = load_training_set(root, adversarial_framings=True)
+    assert result.card["adversarial_framings"] is True
     wrapped = {e.source: e for e in result.examples
                if e.source.startswith(("framed-", "adversarial-"))}
     assert set(wrapped) == {"framed-harmful", "framed-benign",

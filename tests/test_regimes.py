@@ -469,6 +469,8 @@ CLI_ERRORS = {
                         "--anchor-weight -1.0 must be at least 0"),
     "teacher_twice": (["--regime", "distill", "--teacher", "x", "--teacher", "./x"],
                       "given twice"),
+    "adversarial_framings_train_file": (["--adversarial-framings"],
+                                       "--adversarial-framings adds sources built from"),
     "intent_weight_zero": (["--intent-weight", "0"],
                            "--intent-weight 0.0 must be a number above 0"),
     "intent_weight_nan": (["--intent-weight", "nan"], "--intent-weight nan must be a number"),

@@ -84,7 +84,7 @@ def project_framings() -> list[Template]:
     ]
 
 
-def adversarial_framings() -> list[Template]:
+def project_adversarial_framings() -> list[Template]:
     """Return the project's long framings in the adversarial style as templates."""
     return [
         Template(f"guardintent-adversarial-framing:{index}", text, FRAMING_SLOT)

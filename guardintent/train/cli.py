@@ -151,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="seed for data order and init")
     parser.add_argument("--save-every", type=int, default=100, help="steps between checkpoints")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--adversarial-framings", action="store_true",
+                        help="with --data-dir: also wrap requests in the project's long "
+                        "adversarial-style framings (off by default; it did not raise F1)")
     parser.add_argument("--average-from", type=float, metavar="FRACTION",
                         help="make the final model the mean of the weights at the checkpoints "
                         "from this fraction of the steps on, the last step included (for "
@@ -206,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.regime in ("dpo", "grpo") and args.init is None:
         parser.error(f"--regime {args.regime} needs --init FOLDER, a trained model folder "
                      "(the `final` folder of an sft run), which is also the reference")
+    if args.adversarial_framings and args.train_file is not None:
+        parser.error("--adversarial-framings adds sources built from --data-dir; with "
+                     "--train-file, put such prompts in the file instead")
     if args.intent_free and args.regime != "sft":
         parser.error("--intent-free applies to --regime sft only")
     if args.intent_weight is not None:
@@ -252,7 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         from guardintent.data import load_training_set, resolve_data_dir
 
-        training_set = load_training_set(resolve_data_dir(args.data_dir or None), seed=args.seed)
+        training_set = load_training_set(resolve_data_dir(args.data_dir or None), seed=args.seed,
+                                         adversarial_framings=args.adversarial_framings)
         examples, card = training_set.examples, training_set.card
     unlabelled = None
     if args.unlabelled or args.unlabelled_file:
