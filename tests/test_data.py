@@ -392,6 +392,7 @@ def test_adversarial_framings_off_by_default(tmp_path):
     sources = {example.source for example in result.examples}
     assert "framed-benign" in sources
     assert not sources & {"adversarial-harmful", "adversarial-benign"}
+    assert "adversarial-benign" not in result.card["decontamination"]["dropped"]
     assert result.card["adversarial_framings"] is False
 
 

@@ -176,15 +176,19 @@ def load_training_set(
     if templates:
         used.update({f: licence for f, licence in TEMPLATE_FOLDERS.items() if (root / f).is_dir()})
     framings = project_framings()
-    adversarial = project_adversarial_framings() if adversarial_framings else []
-    for name, from_sources, select, wrappers in (
+    wrapped = [
         ("wrapped-harmful", WRAP_HARMFUL_FROM, _harmful_examples, templates),
         ("wrapped-benign", WRAP_BENIGN_FROM, _benign_requests, templates),
         ("framed-harmful", FRAME_HARMFUL_FROM, _harmful_examples, framings),
         ("framed-benign", FRAME_BENIGN_FROM, _benign_requests, framings),
-        ("adversarial-harmful", FRAME_HARMFUL_FROM, _harmful_examples, adversarial),
-        ("adversarial-benign", ADVERSARIAL_BENIGN_FROM, _benign_requests, adversarial),
-    ):
+    ]
+    if adversarial_framings:
+        adversarial = project_adversarial_framings()
+        wrapped += [
+            ("adversarial-harmful", FRAME_HARMFUL_FROM, _harmful_examples, adversarial),
+            ("adversarial-benign", ADVERSARIAL_BENIGN_FROM, _benign_requests, adversarial),
+        ]
+    for name, from_sources, select, wrappers in wrapped:
         requests = select([c for s in from_sources for c in pools.get(s, [])])
         pairs = build_pairs(requests, wrappers, _cap_or_all(name, len(requests)), name)
         pools[name], dropped[name] = _decontaminate(pairs, index)
