@@ -93,6 +93,7 @@ FRAME_BENIGN_FROM = (*WRAP_BENIGN_FROM, "guardintent-contrast")
 # set and CoCoNot's look-alikes): without them that style appears almost only around harmful
 # requests (WildJailbreak's adversarial prompts), and a model learns the style as the label.
 # Their caps carry two benign requests per harmful one, against WildJailbreak's 1,500 harmful.
+# `load_training_set` builds them only when asked: they did not raise mean F1.
 ADVERSARIAL_BENIGN_FROM = ("guardintent-contrast", "coconot-pref")
 TEMPLATE_FOLDERS = {"gptfuzz": "MIT", "pyrit-jailbreak-templates": "MIT"}
 # Sources built by placing another source's request inside a template or framing.
@@ -149,8 +150,8 @@ def load_training_set(
     Missing dataset folders are skipped and listed in the card under `missing`.
     `adversarial_framings` adds the `adversarial-harmful` and `adversarial-benign` sources,
     requests wrapped in the project's long adversarial-style framings. They are off by
-    default: at seed 0 of the default recipe they lowered mean F1 on the development
-    benchmarks.
+    default: over two seeds of the default recipe they left mean F1 on the development
+    benchmarks unchanged.
     """
     started = time.perf_counter()
     root = resolve_data_dir(data_dir)

@@ -153,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--adversarial-framings", action="store_true",
                         help="with --data-dir: also wrap requests in the project's long "
-                        "adversarial-style framings (off by default; it did not raise F1)")
+                        "adversarial-style framings (off by default; they did not raise mean F1)")
     parser.add_argument("--average-from", type=float, metavar="FRACTION",
                         help="make the final model the mean of the weights at the checkpoints "
                         "from this fraction of the steps on, the last step included (for "
