@@ -39,8 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"CPU: {cpu_model()}, onnxruntime {ort.__version__}, {threads} intra-op threads, "
-          f"Python {platform.python_version()}, guardintent {__version__}")
+    print(f"CPU: {cpu_model()}, onnxruntime {ort.__version__}, intra-op threads: {threads}, "
+          f"Python {platform.python_version()}, guardintent package {__version__}")
     counts = {key: sum(1 for row in rows if (row["harmful"], row["adversarial"]) == key)
               for key in ((True, False), (True, True), (False, False), (False, True))}
     print(f"WildGuardTest dev: {counts[True, False]} vanilla and {counts[True, True]} "

@@ -174,7 +174,9 @@ def _describe(result: CheckResult, prompt: str | None, threshold: float) -> str:
     if top:
         listed = ", ".join(f"{name} {value:.2f}" for name, value in top[:_CATEGORIES_SHOWN])
         lines.append(f"  categories: {listed}")
-    lines.append(f"  latency: {result.latency_ms:.1f} ms, windows: {result.windows}")
+    # A batch's latency covers the whole call, so several prompts share one figure.
+    scope = " for the whole batch" if prompt is not None else ""
+    lines.append(f"  latency: {result.latency_ms:.1f} ms{scope}, windows: {result.windows}")
     return "\n".join(lines)
 
 
@@ -197,6 +199,8 @@ def _run_eval(args: argparse.Namespace) -> int:
         raise _CommandError(f"--batch-size must be positive, got {args.batch_size}")
     try:
         benchmarks = _read_benchmarks(args)
+    except FileNotFoundError as error:
+        raise _CommandError(f"labelled file not found: {error.filename}") from error
     except (OSError, ValueError) as error:
         raise _CommandError(str(error)) from error
     if not benchmarks:

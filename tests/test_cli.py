@@ -18,6 +18,7 @@ def test_check_human_output(tiny_package, capsys):
     output = capsys.readouterr().out
     assert output.startswith("harmful  score 0.9")
     assert "(threshold 0.50)" in output
+    assert "whole batch" not in output
     assert "intent: " in output
     assert "confidence" in output
     assert "categories: weapons" in output
@@ -29,6 +30,7 @@ def test_check_several_prompts(tiny_package, capsys):
     output = capsys.readouterr().out
     assert f"prompt: {HARMFUL}" in output
     assert f"prompt: {BENIGN}" in output
+    assert "for the whole batch" in output
     assert "unharmful  score 0.0" in output
 
 
@@ -143,6 +145,13 @@ def test_eval_json_with_limit(tiny_package, tmp_path, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["benchmarks"]["xstest"]["metrics"]["examples"] == 2
     assert report["mean_f1"] == 1.0
+
+
+def test_eval_missing_file(tiny_package, tmp_path, capsys):
+    missing = tmp_path / "gone.jsonl"
+    argv = ["eval", "--guard", str(tiny_package), "--file", str(missing), "--name", "mine"]
+    assert main(argv) == 2
+    assert f"labelled file not found: {missing}" in capsys.readouterr().err
 
 
 def test_eval_file_name_mismatch(tiny_package, tmp_path, capsys):

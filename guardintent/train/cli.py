@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--intent-free applies to --regime sft only")
     if args.intent_weight is not None:
         if not (math.isfinite(args.intent_weight) and args.intent_weight > 0):
-            parser.error(f"--intent-weight {args.intent_weight} must be a number above 0; "
+            parser.error(f"--intent-weight {args.intent_weight} must be a finite number above 0; "
                          "use --intent-free to train without the intent loss")
         if args.intent_free:
             parser.error("--intent-weight and --intent-free exclude each other; "
