@@ -147,7 +147,7 @@ def test_eval_json_with_limit(tiny_package, tmp_path, capsys):
     assert report["mean_f1"] == 1.0
 
 
-def test_eval_missing_file(tiny_package, tmp_path, capsys):
+def test_eval_names_missing_file(tiny_package, tmp_path, capsys):
     missing = tmp_path / "gone.jsonl"
     argv = ["eval", "--guard", str(tiny_package), "--file", str(missing), "--name", "mine"]
     assert main(argv) == 2
