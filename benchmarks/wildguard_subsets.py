@@ -26,6 +26,7 @@ from latency import cpu_model
 from guardintent import Guard, GuardIntentError, __version__
 from guardintent._runtime import available_cpus
 from guardintent.data import resolve_data_dir
+from guardintent.evaluate import BinaryMetrics
 
 BATCH = 32
 FILE = "wildguardtest/wildguardtest_dev.parquet"
@@ -59,10 +60,13 @@ def main(argv: list[str] | None = None) -> int:
         for start in range(0, len(rows), BATCH):
             batch = [row["prompt"] for row in rows[start:start + BATCH]]
             flagged += [result.is_harmful for result in guard.check_batch(batch)]
-        cells = [f"{rate(rows, flagged, harmful, adversarial):.3f}"
-                 for harmful in (True, False) for adversarial in (False, True)]
+        labels = [row["harmful"] for row in rows]
+        halves = [metrics(rows, flagged, adversarial) for adversarial in (False, True)]
+        cells = [f"{half.recall:.3f}" for half in halves]
+        cells += [f"{half.false_positive_rate:.3f}" for half in halves]
+        overall = BinaryMetrics.from_predictions(labels, flagged)
         print(f"| {package} | {guard.threshold:.2f} | {' | '.join(cells)} | "
-              f"{f1(rows, flagged):.3f} |")
+              f"{overall.f1:.3f} |")
     return 0
 
 
@@ -79,7 +83,7 @@ def read_rows(root: Path) -> list[dict[str, object]]:
     """Return WildGuardTest's labelled prompts with `harmful` and `adversarial` flags."""
     path = root / FILE
     if not path.is_file():
-        raise ValueError(f"{path} not found; give the folder that holds {FILE} as --data-dir")
+        raise ValueError(f"{path} not found; pass the folder that contains {FILE} as --data-dir")
     import pyarrow.parquet as parquet
 
     table = parquet.read_table(path, columns=["prompt", "prompt_harm_label", "adversarial"])
@@ -92,23 +96,12 @@ def read_rows(root: Path) -> list[dict[str, object]]:
     ]
 
 
-def rate(rows: list[dict[str, object]], flagged: list[bool], harmful: bool,
-         adversarial: bool) -> float:
-    """Share flagged harmful among the prompts of one label and one half."""
-    chosen = [flag for row, flag in zip(rows, flagged, strict=True)
-              if row["harmful"] == harmful and row["adversarial"] == adversarial]
-    return sum(chosen) / len(chosen) if chosen else float("nan")
-
-
-def f1(rows: list[dict[str, object]], flagged: list[bool]) -> float:
-    """Harmful-class F1 over all rows."""
-    pairs = list(zip((row["harmful"] for row in rows), flagged, strict=True))
-    true_positives = sum(1 for truth, flag in pairs if truth and flag)
-    predicted = sum(1 for _, flag in pairs if flag)
-    actual = sum(1 for truth, _ in pairs if truth)
-    if not true_positives:
-        return 0.0
-    return 2 * true_positives / (predicted + actual)
+def metrics(rows: list[dict[str, object]], flagged: list[bool], adversarial: bool) -> BinaryMetrics:
+    """Return the confusion metrics of the rows in one half: adversarial or vanilla."""
+    pairs = [(row["harmful"], flag) for row, flag in zip(rows, flagged, strict=True)
+             if row["adversarial"] == adversarial]
+    return BinaryMetrics.from_predictions([label for label, _ in pairs],
+                                          [flag for _, flag in pairs])
 
 
 if __name__ == "__main__":
