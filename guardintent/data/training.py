@@ -89,11 +89,9 @@ WRAP_BENIGN_FROM = (
 # carry harmful and benign requests, including the contrast prompts of both labels.
 FRAME_HARMFUL_FROM = (*WRAP_HARMFUL_FROM, "guardintent-contrast")
 FRAME_BENIGN_FROM = (*WRAP_BENIGN_FROM, "guardintent-contrast")
-# The long adversarial-style framings carry benign requests that look sensitive (the contrast
-# set and CoCoNot's look-alikes): without them that style appears almost only around harmful
-# requests (WildJailbreak's adversarial prompts), and a model learns the style as the label.
-# Their caps carry two benign requests per harmful one, against WildJailbreak's 1,500 harmful.
-# `load_training_set` builds them only when asked: they did not raise mean F1.
+# Sources of the sensitive-looking benign requests that the adversarial-style framings wrap.
+# Their caps give two benign requests per harmful one, to offset WildJailbreak's 1,500
+# adversarial prompts, which are all harmful.
 ADVERSARIAL_BENIGN_FROM = ("guardintent-contrast", "coconot-pref")
 TEMPLATE_FOLDERS = {"gptfuzz": "MIT", "pyrit-jailbreak-templates": "MIT"}
 # Sources built by placing another source's request inside a template or framing.
