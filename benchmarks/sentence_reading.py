@@ -2,13 +2,15 @@
 
 `Guard(score_sentences=True)` (the default) also scores a prompt of 600 characters or more
 sentence by sentence, so that a request placed among benign sentences is not diluted by them.
-This script runs the same guard with and without that reading on three sets:
+By default it does so only when one of the prompt's windows scores at least the sentence gate
+(half the threshold). This script runs the same guard three ways, gated, reading every long
+prompt by sentence (`sentence_gate=0`) and without the reading, on three sets:
 
 - embedded requests: each HarmBench request is put at a sentence boundary near the middle of
   a long benign Arena-Hard prompt cut to 600-3,000 characters (share flagged: recall);
 - the same HarmBench requests alone, for reference;
 - long benign prompts: every Arena-Hard prompt of 600 characters or more (share flagged:
-  false-positive rate), with the mean check time over them;
+  false-positive rate), with the share read by sentence and the mean check time over them;
 
 and times latency.py's prompt of about 200 tokens (p50 and p95 of single checks).
 
@@ -60,21 +62,31 @@ def main(argv: list[str] | None = None) -> int:
     print(f"guard: {args.guard}; {len(requests)} HarmBench requests, {len(benign)} Arena-Hard "
           f"prompts of {SENTENCES_MIN_CHARS}+ characters; filler seed {args.seed}")
     print()
-    print("| score_sentences | embedded requests flagged | requests alone flagged "
-          "| long benign flagged | long benign mean ms | 200-token p50 ms | 200-token p95 ms |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    for enabled in (True, False):
-        guard = Guard(args.guard, threads=threads, score_sentences=enabled)
+    print("| sentence reading | embedded requests flagged | requests alone flagged "
+          "| long benign flagged | long benign read by sentence | long benign mean ms "
+          "| 200-token p50 ms | 200-token p95 ms |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    readings = {
+        "gated (default)": {},
+        "every long prompt": {"sentence_gate": 0.0},
+        "off": {"score_sentences": False},
+    }
+    for name, options in readings.items():
+        guard = Guard(args.guard, threads=threads, **options)
         embedded_rate = flagged_share(guard, embedded)
         alone_rate = flagged_share(guard, requests)
         started = time.perf_counter()
         benign_rate = flagged_share(guard, benign)
         benign_ms = (time.perf_counter() - started) * 1000.0 / len(benign)
+        read = (sentence_read_share(args.guard, guard.sentence_gate, benign)
+                if guard.sentence_gate > 0.0 and "score_sentences" not in options
+                else float("score_sentences" not in options))
         # The same timing and percentiles as latency.py, so the figures compare.
         timings = latency_summary(time_calls(partial(guard.check, long_prompt), args.warmup,
                                              args.repeats))
-        print(f"| {enabled} | {embedded_rate:.3f} | {alone_rate:.3f} | {benign_rate:.3f} "
-              f"| {benign_ms:.1f} | {timings['p50_ms']:.2f} | {timings['p95_ms']:.2f} |")
+        print(f"| {name} | {embedded_rate:.3f} | {alone_rate:.3f} | {benign_rate:.3f} "
+              f"| {read:.3f} | {benign_ms:.1f} | {timings['p50_ms']:.2f} "
+              f"| {timings['p95_ms']:.2f} |")
     return 0
 
 
@@ -133,6 +145,16 @@ def embed_requests(requests: list[str], fillers: list[str], rng: random.Random) 
 
 def flagged_share(guard: Guard, prompts: list[str]) -> float:
     return sum(guard.check(prompt).verdict == "harmful" for prompt in prompts) / len(prompts)
+
+
+def sentence_read_share(package: Path, gate: float, prompts: list[str]) -> float:
+    """Share of `prompts` whose most harmful window scores at least `gate`.
+
+    A guard with that sentence gate also reads those prompts sentence by sentence; every
+    prompt passed here is long enough to have sentences.
+    """
+    windows_only = Guard(package, threads=1, score_sentences=False)
+    return sum(windows_only.check(prompt).score >= gate for prompt in prompts) / len(prompts)
 
 
 if __name__ == "__main__":

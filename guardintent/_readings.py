@@ -1,10 +1,10 @@
 """The readings of a prompt that `Guard` scores, and how their scores combine.
 
 A prompt is scored as written and, when normalisation changes it, as normalised too. A long
-prompt is also scored sentence by sentence (`guardintent.normalize.split_sentences`), because
-a window mean-pools a request together with the benign text around it. The most harmful
-reading decides, so a request that obfuscation or surrounding text hides from one reading is
-still scored by another.
+prompt whose windows reach the sentence gate is also scored sentence by sentence
+(`guardintent.normalize.split_sentences`), because a window mean-pools a request together
+with the benign text around it. The most harmful reading decides, so a request that
+obfuscation or surrounding text hides from one reading is still scored by another.
 """
 
 from __future__ import annotations
@@ -63,6 +63,31 @@ def read_prompts(prompts: Sequence[str], *, sentences: bool = True) -> Readings:
             readings.sentences.append(parts)
             readings.sentence_owners.append(index)
     return readings
+
+
+def gate_sentences(
+    readings: Readings, text_scores: Sequence[PromptScores], gate: float
+) -> Readings:
+    """Keep the sentences of prompts whose most harmful text reading scores at least `gate`.
+
+    A request hidden among benign sentences still raises the score of its window, so a prompt
+    whose windows all score far below the threshold seldom hides one (benchmarks/README.md,
+    "The sentence reading of long prompts", measures how seldom). Skipping its sentences saves
+    a second model pass, and sentences read alone are themselves a source of false positives.
+    """
+    best: dict[int, float] = {}
+    for owner, scores in zip(readings.text_owners, text_scores, strict=True):
+        best[owner] = max(best.get(owner, 0.0), scores.score)
+    passing = [
+        (owner, sentences)
+        for owner, sentences in zip(readings.sentence_owners, readings.sentences, strict=True)
+        if best.get(owner, 0.0) >= gate
+    ]
+    return dataclasses.replace(
+        readings,
+        sentences=[sentences for _, sentences in passing],
+        sentence_owners=[owner for owner, _ in passing],
+    )
 
 
 def combine_scores(

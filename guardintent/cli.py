@@ -132,6 +132,12 @@ def _add_guard_options(parser: argparse.ArgumentParser) -> None:
         "half the time for those and fewer false positives on long benign prompts, but a "
         "request among benign sentences can be diluted and pass",
     )
+    parser.add_argument(
+        "--sentence-gate",
+        type=float,
+        help="read a long prompt sentence by sentence only when one of its windows scores at "
+        "least this (default: half the threshold; 0 reads every long prompt)",
+    )
 
 
 def _load_guard(args: argparse.Namespace) -> Guard:
@@ -143,6 +149,7 @@ def _load_guard(args: argparse.Namespace) -> Guard:
             threshold=args.threshold,
             threads=getattr(args, "threads", None),
             score_sentences=not args.no_sentences,
+            sentence_gate=args.sentence_gate,
         )
     except ValueError as error:
         raise _CommandError(str(error)) from error

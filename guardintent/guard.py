@@ -16,7 +16,7 @@ from guardintent._contents import check_output_shapes
 from guardintent._manifest import MANIFEST_NAME, Manifest
 from guardintent._messages import judge_conversation
 from guardintent._package import GuardPackage, load_package
-from guardintent._readings import combine_scores, read_prompts
+from guardintent._readings import combine_scores, gate_sentences, read_prompts
 from guardintent._runtime import (
     PromptScores,
     Windows,
@@ -62,6 +62,9 @@ class Guard:
     characters or more. Such prompts then take about half as long and fewer long benign
     prompts are flagged, but a request placed among benign sentences is diluted by them and
     can pass (README.md, "Obfuscated and long prompts", has the measured trade-off).
+    `sentence_gate` limits that reading to prompts whose most harmful window scores at least
+    this much; None means half the threshold, and 0 reads every long prompt sentence by
+    sentence.
 
     Policy options, applied in this order (see `guardintent.policy`):
 
@@ -88,12 +91,14 @@ class Guard:
         custom_intents: Sequence[Intent] | None = None,
         allowlist: Sequence[str] | None = None,
         score_sentences: bool = True,
+        sentence_gate: float | None = None,
     ) -> None:
         _validate_options(threshold, top_k, threads)
         if not isinstance(score_sentences, bool):
             raise TypeError(
                 f"score_sentences must be True or False, got {score_sentences!r}"
             )
+        _validate_score("sentence_gate", sentence_gate)
         self._score_sentences_enabled = score_sentences
         intents = validate_custom_intents(custom_intents)
         allowed = validate_allowlist(allowlist)
@@ -102,6 +107,9 @@ class Guard:
         self._package: GuardPackage = load_package(path, threads=self._threads)
         manifest = self._package.manifest
         self._threshold = manifest.threshold if threshold is None else float(threshold)
+        self._sentence_gate = (
+            self._threshold / 2 if sentence_gate is None else float(sentence_gate)
+        )
         self._top_k = min(top_k, len(self._package.intents))
         self._info = GuardInfo(name=manifest.name, version=manifest.version)
         self._batch_dependent = (manifest.quantization or "").startswith("int8-dynamic")
@@ -144,6 +152,11 @@ class Guard:
     def threshold(self) -> float:
         """Score at or above which a prompt is judged harmful."""
         return self._threshold
+
+    @property
+    def sentence_gate(self) -> float:
+        """Window score from which a long prompt is also read sentence by sentence."""
+        return self._sentence_gate
 
     @property
     def intent_threshold(self) -> float:
@@ -254,6 +267,7 @@ class Guard:
         start = time.perf_counter()
         readings = read_prompts(prompts, sentences=self._score_sentences_enabled)
         text_scores = self._score_in_calls(readings.texts, self._score)
+        readings = gate_sentences(readings, text_scores, self._sentence_gate)
         sentence_scores = self._score_in_calls(readings.sentences, self._score_sentences)
         scored = combine_scores(readings, text_scores, sentence_scores)
         latency_ms = (time.perf_counter() - start) * 1000.0
@@ -394,17 +408,20 @@ class Guard:
 
 
 def _validate_options(threshold: float | None, top_k: int, threads: int | None) -> None:
-    if threshold is not None and (
-        isinstance(threshold, bool)
-        or not (isinstance(threshold, (int, float)) and 0.0 <= threshold <= 1.0)
-    ):
-        raise ValueError(f"threshold must be a number from 0 to 1, got {threshold!r}")
+    _validate_score("threshold", threshold)
     if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
         raise ValueError(f"top_k must be a positive int, got {top_k!r}")
     if threads is not None and (
         isinstance(threads, bool) or not isinstance(threads, int) or threads < 1
     ):
         raise ValueError(f"threads must be a positive int or None, got {threads!r}")
+
+
+def _validate_score(name: str, value: float | None) -> None:
+    if value is not None and (
+        isinstance(value, bool) or not (isinstance(value, (int, float)) and 0.0 <= value <= 1.0)
+    ):
+        raise ValueError(f"{name} must be a number from 0 to 1, got {value!r}")
 
 
 def _resolve_package_path(package: str | PathLike[str] | None) -> Path:

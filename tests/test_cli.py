@@ -86,7 +86,7 @@ def test_check_no_sentences_option(tiny_package, capsys):
         ["serve"],
     ],
 )
-def test_no_sentences_reaches_guard(monkeypatch, argv):
+def test_sentence_options_reach_guard(monkeypatch, argv):
     loaded = {}
 
     class RecordingGuard:
@@ -98,11 +98,19 @@ def test_no_sentences_reaches_guard(monkeypatch, argv):
         args = _build_parser().parse_args([*argv, *extra])
         _load_guard(args)
         assert loaded["score_sentences"] is expected
+        assert loaded["sentence_gate"] is None
+    _load_guard(_build_parser().parse_args([*argv, "--sentence-gate", "0.25"]))
+    assert loaded["sentence_gate"] == 0.25
 
 
 def test_check_invalid_threshold(tiny_package, capsys):
     assert main(["check", BENIGN, "--threshold", "2", "--guard", str(tiny_package)]) == 2
     assert "threshold must be a number from 0 to 1" in capsys.readouterr().err
+
+
+def test_check_invalid_sentence_gate(tiny_package, capsys):
+    assert main(["check", BENIGN, "--sentence-gate", "-1", "--guard", str(tiny_package)]) == 2
+    assert "sentence_gate must be a number from 0 to 1, got -1.0" in capsys.readouterr().err
 
 
 def test_check_missing_guard(tmp_path, capsys):

@@ -133,6 +133,39 @@ def test_sentence_reading_option_validated():
         Guard(threads=1, score_sentences="no")
 
 
+def test_sentence_gate_defaults_to_half_the_threshold(default_guard):
+    assert default_guard.sentence_gate == pytest.approx(default_guard.threshold / 2)
+    assert Guard(threads=1, threshold=0.7).sentence_gate == pytest.approx(0.35)
+    assert Guard(threads=1, threshold=0.7, sentence_gate=0.1).sentence_gate == 0.1
+
+
+@pytest.mark.parametrize("gate", [-0.1, 1.5, float("nan"), True, "0.2"])
+def test_sentence_gate_validated(gate):
+    with pytest.raises(ValueError, match=r"sentence_gate must be a number from 0 to 1, got"):
+        Guard(threads=1, sentence_gate=gate)
+
+
+def test_sentence_gate_decides_whether_sentences_are_read(default_guard):
+    request = REQUESTS[0]
+    middle = HALF_PADDING + request + "\n" + HALF_PADDING
+    windows_only = Guard(threads=1, score_sentences=False).check(middle).score
+    every_prompt = Guard(threads=1, sentence_gate=0.0).check(middle).score
+    # The request is diluted in its windows and scores as it does alone in its sentence.
+    assert every_prompt > windows_only + MARGIN
+    # Windows below the gate: the sentences are not read.
+    above_windows = min(1.0, windows_only + 0.01)
+    assert Guard(threads=1, sentence_gate=above_windows).check(middle).score == windows_only
+    # Windows at the gate: they are.
+    assert Guard(threads=1, sentence_gate=windows_only).check(middle).score == every_prompt
+
+
+def test_quiet_long_prompt_skips_the_sentences(default_guard):
+    prompt = HALF_PADDING
+    windows_only = Guard(threads=1, score_sentences=False).check(prompt)
+    assert windows_only.score < default_guard.sentence_gate
+    assert default_guard.check(prompt).score == windows_only.score
+
+
 @pytest.mark.parametrize("prompt", MUST_NOT_FLAG)
 def test_benign_text_not_flagged(default_guard, prompt):
     assert default_guard.check(prompt).verdict is Verdict.UNHARMFUL
@@ -143,3 +176,13 @@ def test_benign_text_not_normalised(default_guard, prompt):
     # With no normalisation applied, only the text as written is scored, so normalisation
     # cannot have raised the score.
     assert default_guard.check(prompt).normalizations == ()
+
+
+def test_gate_applies_per_prompt_in_a_batch(default_guard):
+    hidden = HALF_PADDING + REQUESTS[1] + "\n" + HALF_PADDING
+    prompts = [HALF_PADDING, hidden, REQUESTS[2]]
+    batch = default_guard.check_batch(prompts)
+    assert [result.score for result in batch] == [
+        default_guard.check(prompt).score for prompt in prompts
+    ]
+    assert batch[1].verdict is Verdict.HARMFUL
