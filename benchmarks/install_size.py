@@ -1,10 +1,11 @@
 """Measure the disk space that a set of installed Python distributions and their requirements take.
 
-A distribution's requirements are followed without extras, as `pip install NAME` would install
-them, and each distribution is counted once. Sizes are read from this environment: the files
-listed in each distribution's RECORD, or for an editable install the source folders of its
-packages (without `__pycache__`). So the figures describe what is installed here, which can
-differ from a fresh install on another platform.
+Requirements are followed as `pip install NAME` would install them: the named distributions
+without extras, and the extras that a requirement names, such as `ray[data]`. Each
+distribution is counted once. Sizes are read from this environment: the files listed in each
+distribution's RECORD (which include the bytecode pip compiled), or for an editable install
+every file in the folders of its top-level packages, bytecode included. So the figures
+describe what is installed here, which can differ from a fresh install on another platform.
 
     python benchmarks/install_size.py guardintent             # the guard's core install
     python benchmarks/install_size.py torch transformers      # the PyTorch baseline's
@@ -30,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         sizes = install_sizes(args.names)
     except metadata.PackageNotFoundError as error:
-        print(f"error: distribution not installed here: {error}", file=sys.stderr)
+        print(f"error: distribution not installed here: {error}; install it with pip "
+              "install NAME first", file=sys.stderr)
         return 2
     for name, size in sorted(sizes.items(), key=lambda item: -item[1]):
         print(f"{size / 2**20:9.1f} MiB  {name}")
@@ -51,33 +53,44 @@ def install_sizes(names: list[str]) -> dict[str, int]:
     the environment lacks it.
     """
     sizes: dict[str, int] = {}
-    pending = [canonicalize_name(name) for name in names]
-    required_by_caller = set(pending)
+    seen: set[tuple[str, str]] = set()
+    pending = [(canonicalize_name(name), "") for name in names]
+    required_by_caller = {name for name, _ in pending}
     while pending:
-        name = pending.pop()
-        if name in sizes:
+        name, extra = pending.pop()
+        if (name, extra) in seen:
             continue
+        seen.add((name, extra))
         try:
             distribution = metadata.distribution(name)
         except metadata.PackageNotFoundError:
             if name in required_by_caller:
                 raise
             continue
-        sizes[name] = distribution_size(distribution)
-        pending += [canonicalize_name(requirement.name)
-                    for requirement in base_requirements(distribution)]
+        if name not in sizes:
+            sizes[name] = distribution_size(distribution)
+        for requirement in requirements_for(distribution, extra):
+            required = canonicalize_name(requirement.name)
+            pending += [(required, ""), *((required, wanted) for wanted in requirement.extras)]
     return sizes
 
 
-def base_requirements(distribution: metadata.Distribution) -> list[Requirement]:
-    """Return the requirements that apply here without any extra."""
+def requirements_for(distribution: metadata.Distribution, extra: str) -> list[Requirement]:
+    """Return the requirements that apply here for `extra` ("" for the distribution alone)."""
     requirements = []
     for text in distribution.requires or []:
         try:
             requirement = Requirement(text)
         except InvalidRequirement:
             continue
-        if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+        if requirement.marker is None:
+            applies = extra == ""
+        else:
+            applies = requirement.marker.evaluate({"extra": extra})
+            # With an extra, only the requirements that the extra adds are new.
+            if extra and requirement.marker.evaluate({"extra": ""}):
+                applies = False
+        if applies:
             requirements.append(requirement)
     return requirements
 
@@ -102,7 +115,7 @@ def _is_editable(distribution: metadata.Distribution) -> bool:
 
 
 def _package_folders(distribution: metadata.Distribution) -> list[Path]:
-    """Return the source folders of an editable distribution's top-level packages."""
+    """Return the folders of an editable distribution's top-level packages."""
     names = (distribution.read_text("top_level.txt") or "").split()
     names = names or [distribution.metadata["Name"].replace("-", "_")]
     folders = []
@@ -114,8 +127,7 @@ def _package_folders(distribution: metadata.Distribution) -> list[Path]:
 
 
 def _folder_size(folder: Path) -> int:
-    return sum(path.stat().st_size for path in folder.rglob("*")
-               if path.is_file() and "__pycache__" not in path.parts)
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
 
 
 if __name__ == "__main__":

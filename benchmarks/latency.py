@@ -26,6 +26,7 @@ when the wheel is not installed, and `--no-peer` skips it.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import importlib.util
 import json
 import os
@@ -261,6 +262,18 @@ def measure_process(worker: Callable[[int], list[str]], cold_runs: int) -> dict[
             "peak_rss_mib": usage["max_rss_kib"] / 1024.0}
 
 
+def installed_mib(names: list[str]) -> float | None:
+    """Return the install size of `names` with their requirements, or None if one is missing.
+
+    The guard can run from a checkout that was never installed, which has no metadata.
+    """
+    try:
+        return install_size_mib(names)
+    except importlib.metadata.PackageNotFoundError as error:
+        print(f"note: install size of {' '.join(names)} not measured: {error}")
+        return None
+
+
 def directory_size(paths: list[Path]) -> int:
     files = [path for root in paths for path in ([root] if root.is_file() else root.rglob("*"))]
     return sum(path.stat().st_size for path in files if path.is_file())
@@ -291,7 +304,7 @@ def measure_onnx(guard: Guard, guard_path: Path, prompts: dict[int, tuple[int, s
 
     result.update(measure_process(worker, args.cold_runs))
     result["size_mib"] = directory_size([guard_path]) / 2**20
-    result["install_mib"] = install_size_mib(["guardintent"])
+    result["install_mib"] = installed_mib(["guardintent"])
     return result
 
 
@@ -348,7 +361,7 @@ def measure_pytorch(baseline: TorchBaseline, prompts: dict[int, tuple[int, str]]
 
     result.update(measure_process(worker, args.cold_runs))
     result["size_mib"] = directory_size(baseline.files()) / 2**20
-    result["install_mib"] = install_size_mib(["torch", "transformers"])
+    result["install_mib"] = installed_mib(["torch", "transformers"])
     return result
 
 
@@ -385,7 +398,7 @@ def measure_peer(peer: NanoGuardPeer, prompts: dict[int, tuple[int, str]],
 
     result.update(measure_process(worker, args.cold_runs))
     result["size_mib"] = directory_size(peer.files()) / 2**20
-    result["install_mib"] = install_size_mib([PEER_DISTRIBUTION])
+    result["install_mib"] = installed_mib([PEER_DISTRIBUTION])
     return result
 
 
@@ -425,7 +438,8 @@ def compare(onnx: dict[str, Any], other: dict[str, Any]) -> dict[str, float]:
     ratios["cold_start_speedup"] = other["cold_start_ms"] / onnx["cold_start_ms"]
     ratios["peak_rss_reduction"] = other["peak_rss_mib"] / onnx["peak_rss_mib"]
     ratios["size_reduction"] = other["size_mib"] / onnx["size_mib"]
-    ratios["install_reduction"] = other["install_mib"] / onnx["install_mib"]
+    if other["install_mib"] is not None and onnx["install_mib"] is not None:
+        ratios["install_reduction"] = other["install_mib"] / onnx["install_mib"]
     return ratios
 
 

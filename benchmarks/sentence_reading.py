@@ -78,9 +78,12 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         benign_rate = flagged_share(guard, benign)
         benign_ms = (time.perf_counter() - started) * 1000.0 / len(benign)
-        read = (sentence_read_share(args.guard, guard.sentence_gate, benign)
-                if guard.sentence_gate > 0.0 and "score_sentences" not in options
-                else float("score_sentences" not in options))
+        if "score_sentences" in options:
+            read = 0.0
+        elif guard.sentence_gate == 0.0:
+            read = 1.0
+        else:
+            read = sentence_read_share(args.guard, guard.sentence_gate, benign)
         # The same timing and percentiles as latency.py, so the figures compare.
         timings = latency_summary(time_calls(partial(guard.check, long_prompt), args.warmup,
                                              args.repeats))

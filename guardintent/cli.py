@@ -129,14 +129,15 @@ def _add_guard_options(parser: argparse.ArgumentParser) -> None:
         "--no-sentences",
         action="store_true",
         help="skip the sentence-by-sentence reading of prompts of 600+ characters: about "
-        "half the time for those and fewer false positives on long benign prompts, but a "
-        "request among benign sentences can be diluted and pass",
+        "half the time for those that reach the sentence gate and fewer false positives on "
+        "long benign prompts, but a request among benign sentences can be diluted and pass",
     )
     parser.add_argument(
         "--sentence-gate",
         type=float,
-        help="read a long prompt sentence by sentence only when one of its windows scores at "
-        "least this (default: half the threshold; 0 reads every long prompt)",
+        help="harm score from 0 to 1 that one of the windows of a prompt of 600+ characters "
+        "must reach for the prompt to be read sentence by sentence too (default: half the "
+        "threshold; 0 reads every such prompt)",
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import numbers
 import time
 from collections.abc import Callable, Mapping, Sequence
 from os import PathLike
@@ -58,13 +59,12 @@ class Guard:
     each result lists, and `threads` sets onnxruntime's intra-op threads (default: the CPUs
     this process may use, honouring a cgroup CPU limit).
 
-    `score_sentences` False turns off the sentence-by-sentence reading of prompts of 600
-    characters or more. Such prompts then take about half as long and fewer long benign
-    prompts are flagged, but a request placed among benign sentences is diluted by them and
-    can pass (README.md, "Obfuscated and long prompts", has the measured trade-off).
-    `sentence_gate` limits that reading to prompts whose most harmful window scores at least
-    this much; None means half the threshold, and 0 reads every long prompt sentence by
-    sentence.
+    Prompts of 600 characters or more are also read sentence by sentence when their most
+    harmful window scores at least `sentence_gate` (None: half the threshold; 0 reads every
+    such prompt). `score_sentences` False turns that reading off: prompts that reach the gate
+    then take about half as long and fewer long benign prompts are flagged, but a request
+    placed among benign sentences is diluted by them and can pass (README.md, "Obfuscated
+    and long prompts", has the measured trade-off). Giving both is an error.
 
     Policy options, applied in this order (see `guardintent.policy`):
 
@@ -99,6 +99,11 @@ class Guard:
                 f"score_sentences must be True or False, got {score_sentences!r}"
             )
         _validate_score("sentence_gate", sentence_gate)
+        if sentence_gate is not None and not score_sentences:
+            raise ValueError(
+                f"sentence_gate={sentence_gate!r} has no effect with score_sentences=False, "
+                "which turns the sentence reading off; pass only one of them"
+            )
         self._score_sentences_enabled = score_sentences
         intents = validate_custom_intents(custom_intents)
         allowed = validate_allowlist(allowlist)
@@ -419,7 +424,7 @@ def _validate_options(threshold: float | None, top_k: int, threads: int | None) 
 
 def _validate_score(name: str, value: float | None) -> None:
     if value is not None and (
-        isinstance(value, bool) or not (isinstance(value, (int, float)) and 0.0 <= value <= 1.0)
+        isinstance(value, bool) or not (isinstance(value, numbers.Real) and 0.0 <= value <= 1.0)
     ):
         raise ValueError(f"{name} must be a number from 0 to 1, got {value!r}")
 

@@ -113,6 +113,13 @@ def test_check_invalid_sentence_gate(tiny_package, capsys):
     assert "sentence_gate must be a number from 0 to 1, got -1.0" in capsys.readouterr().err
 
 
+def test_check_sentence_gate_without_sentences(tiny_package, capsys):
+    argv = ["check", BENIGN, "--no-sentences", "--sentence-gate", "0.3", "--guard",
+            str(tiny_package)]
+    assert main(argv) == 2
+    assert "has no effect with score_sentences=False" in capsys.readouterr().err
+
+
 def test_check_missing_guard(tmp_path, capsys):
     assert main(["check", BENIGN, "--guard", str(tmp_path / "absent")]) == 2
     captured = capsys.readouterr()

@@ -7,6 +7,7 @@ name the normalisation step that undid the trick.
 
 import base64
 
+import numpy as np
 import pytest
 
 from guardintent import Guard, Verdict
@@ -145,7 +146,16 @@ def test_sentence_gate_validated(gate):
         Guard(threads=1, sentence_gate=gate)
 
 
-def test_sentence_gate_decides_whether_sentences_are_read(default_guard):
+def test_sentence_gate_takes_numpy_numbers():
+    assert Guard(threads=1, sentence_gate=np.float32(0.25)).sentence_gate == pytest.approx(0.25)
+
+
+def test_sentence_gate_without_sentence_reading_rejected():
+    with pytest.raises(ValueError, match="sentence_gate=0.3 has no effect with score_sentences"):
+        Guard(threads=1, score_sentences=False, sentence_gate=0.3)
+
+
+def test_gate_boundary_decides_the_sentence_reading(default_guard):
     request = REQUESTS[0]
     middle = HALF_PADDING + request + "\n" + HALF_PADDING
     windows_only = Guard(threads=1, score_sentences=False).check(middle).score
@@ -180,9 +190,23 @@ def test_benign_text_not_normalised(default_guard, prompt):
 
 def test_gate_applies_per_prompt_in_a_batch(default_guard):
     hidden = HALF_PADDING + REQUESTS[1] + "\n" + HALF_PADDING
-    prompts = [HALF_PADDING, hidden, REQUESTS[2]]
+    # The short prompt first, so that a prompt's index differs from its place among the
+    # prompts that have sentences.
+    prompts = [REQUESTS[2], HALF_PADDING, hidden]
     batch = default_guard.check_batch(prompts)
     assert [result.score for result in batch] == [
         default_guard.check(prompt).score for prompt in prompts
     ]
-    assert batch[1].verdict is Verdict.HARMFUL
+    assert batch[2].verdict is Verdict.HARMFUL
+
+
+def test_gate_counts_the_normalised_reading(default_guard):
+    # Written in Cyrillic look-alikes the request scores low in its windows; only its
+    # normalised reading reaches the gate, and that must open the sentence reading.
+    padding = "Here is a note about my garden, the tomatoes and the weather this spring. " * 12
+    prompt = padding + REQUESTS[0].translate(CYRILLIC) + "\n" + padding
+    as_written = Guard(threads=1, score_sentences=False).check(prompt)
+    assert "fold_confusables" in as_written.normalizations
+    every_prompt = Guard(threads=1, sentence_gate=0.0).check(prompt).score
+    assert default_guard.check(prompt).score == every_prompt
+    assert every_prompt > as_written.score + MARGIN
