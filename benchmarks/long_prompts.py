@@ -10,7 +10,8 @@ checked `--repeats` times (default 2) and the fastest time counts, after one war
 
 A benign prompt seldom reaches the guard's sentence gate, so by default most of these prompts
 are not read sentence by sentence. `--sentence-gate 0` times the worst case, in which every
-sentence is read as well; one harmful-looking sentence is enough to open the gate.
+sentence is read as well. A single harmful request usually opens the gate: 94.7% of HarmBench
+requests hidden in long benign prompts did (benchmarks/README.md).
 
 Peak RSS (VmHWM on Linux, ru_maxrss elsewhere) is reported at the end, to show that memory stays
 bounded too.

@@ -151,7 +151,7 @@ def flagged_share(guard: Guard, prompts: list[str]) -> float:
 
 
 def sentence_read_share(package: Path, gate: float, prompts: list[str]) -> float:
-    """Share of `prompts` whose most harmful window scores at least `gate`.
+    """Return the share of `prompts` whose most harmful window scores at least `gate`.
 
     A guard with that sentence gate also reads those prompts sentence by sentence; every
     prompt passed here is long enough to have sentences.
