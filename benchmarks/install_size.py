@@ -5,7 +5,8 @@ without extras, and the extras that a requirement names, such as `ray[data]`. Ea
 distribution is counted once. Sizes are read from this environment: the files listed in each
 distribution's RECORD (which include the bytecode pip compiled), or for an editable install
 every file in the folders of its top-level packages, bytecode included. So the figures
-describe what is installed here, which can differ from a fresh install on another platform.
+describe what is installed here, which can differ from a fresh install on another platform,
+and an editable install counts whatever else lies in its source folders.
 
     python benchmarks/install_size.py guardintent             # the guard's core install
     python benchmarks/install_size.py torch transformers      # the PyTorch baseline's
@@ -28,11 +29,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="+", help="distribution names, e.g. guardintent")
     args = parser.parse_args(argv)
+    for name in args.names:
+        if "[" in name:
+            print(f"error: {name!r} names extras, which this script does not take; give the "
+                  "distribution names alone, and add the distributions an extra installs",
+                  file=sys.stderr)
+            return 2
     try:
         sizes = install_sizes(args.names)
     except metadata.PackageNotFoundError as error:
-        print(f"error: distribution not installed here: {error}; install it with pip "
-              "install NAME first", file=sys.stderr)
+        print(f"error: distribution {error.name!r} is not installed in this environment; "
+              f"install it with pip install {error.name}, or check the name", file=sys.stderr)
         return 2
     for name, size in sorted(sizes.items(), key=lambda item: -item[1]):
         print(f"{size / 2**20:9.1f} MiB  {name}")

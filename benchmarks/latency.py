@@ -89,8 +89,7 @@ def main(argv: list[str] | None = None) -> int:
                      "cold_runs": args.cold_runs, "score_sentences": not args.no_sentences,
                      "sentence_gate": guard.sentence_gate},
         "prompts": {str(target): {"tokens": count, "windows": guard.check(prompt).windows,
-                                  "read_by_sentence": not args.no_sentences
-                                  and read_by_sentence(guard, guard_path, prompt)}
+                                  "read_by_sentence": read_by_sentence(guard, guard_path, prompt)}
                     for target, (count, prompt) in prompts.items()},
         "onnx": measure_onnx(guard, guard_path, prompts, args, threads),
     }
@@ -177,10 +176,11 @@ def read_by_sentence(guard: Guard, package: Path, prompt: str) -> bool:
     It does when the prompt has sentences (600 characters or more) and its windows reach the
     guard's sentence gate.
     """
-    if not split_sentences(prompt):
+    gate = guard.sentence_gate
+    if gate is None or not split_sentences(prompt):
         return False
     windows_only = Guard(package, threads=1, score_sentences=False)
-    return windows_only.check(prompt).score >= guard.sentence_gate
+    return windows_only.check(prompt).score >= gate
 
 
 def describe_environment(threads: int) -> dict[str, Any]:

@@ -144,6 +144,11 @@ def _add_guard_options(parser: argparse.ArgumentParser) -> None:
 def _load_guard(args: argparse.Namespace) -> Guard:
     from guardintent.guard import Guard
 
+    if args.no_sentences and args.sentence_gate is not None:
+        raise _CommandError(
+            f"--sentence-gate {args.sentence_gate} has no effect with --no-sentences, which "
+            "turns the sentence reading off; pass only one of them"
+        )
     try:
         return Guard(
             args.guard,
@@ -161,9 +166,9 @@ def _run_check(args: argparse.Namespace) -> int:
     results = guard.check_batch(args.prompts)
     for prompt, result in zip(args.prompts, results, strict=True):
         if args.json:
-            # The prompt and the threshold applied make each line readable on its own.
+            # The prompt, threshold and sentence gate applied make each line readable alone.
             fields = {**result.model_dump(mode="json"), "prompt": prompt,
-                      "threshold": guard.threshold}
+                      "threshold": guard.threshold, "sentence_gate": guard.sentence_gate}
             sys.stdout.write(json.dumps(fields, ensure_ascii=False) + "\n")
         else:
             label = prompt if len(args.prompts) > 1 else None

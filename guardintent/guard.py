@@ -112,9 +112,11 @@ class Guard:
         self._package: GuardPackage = load_package(path, threads=self._threads)
         manifest = self._package.manifest
         self._threshold = manifest.threshold if threshold is None else float(threshold)
-        self._sentence_gate = (
-            self._threshold / 2 if sentence_gate is None else float(sentence_gate)
-        )
+        self._sentence_gate: float | None = None
+        if score_sentences:
+            self._sentence_gate = (
+                self._threshold / 2 if sentence_gate is None else float(sentence_gate)
+            )
         self._top_k = min(top_k, len(self._package.intents))
         self._info = GuardInfo(name=manifest.name, version=manifest.version)
         self._batch_dependent = (manifest.quantization or "").startswith("int8-dynamic")
@@ -159,8 +161,11 @@ class Guard:
         return self._threshold
 
     @property
-    def sentence_gate(self) -> float:
-        """Window score from which a long prompt is also read sentence by sentence."""
+    def sentence_gate(self) -> float | None:
+        """Window score from which a long prompt is also read sentence by sentence.
+
+        None when the sentence reading is off (`score_sentences=False`).
+        """
         return self._sentence_gate
 
     @property
@@ -272,7 +277,8 @@ class Guard:
         start = time.perf_counter()
         readings = read_prompts(prompts, sentences=self._score_sentences_enabled)
         text_scores = self._score_in_calls(readings.texts, self._score)
-        readings = gate_sentences(readings, text_scores, self._sentence_gate)
+        if self._sentence_gate is not None:
+            readings = gate_sentences(readings, text_scores, self._sentence_gate)
         sentence_scores = self._score_in_calls(readings.sentences, self._score_sentences)
         scored = combine_scores(readings, text_scores, sentence_scores)
         latency_ms = (time.perf_counter() - start) * 1000.0

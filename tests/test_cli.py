@@ -47,6 +47,15 @@ def test_check_json(tiny_package, capsys):
     assert first["prompt"] == HARMFUL
     assert second["prompt"] == BENIGN
     assert first["threshold"] == 0.5
+    assert first["sentence_gate"] == 0.25
+
+
+def test_check_json_sentence_gate(tiny_package, capsys):
+    argv = ["check", BENIGN, "--json", "--guard", str(tiny_package)]
+    assert main([*argv, "--sentence-gate", "0"]) == 0
+    assert json.loads(capsys.readouterr().out)["sentence_gate"] == 0.0
+    assert main([*argv, "--no-sentences"]) == 0
+    assert json.loads(capsys.readouterr().out)["sentence_gate"] is None
 
 
 def test_check_json_keeps_unicode(tiny_package, capsys):
@@ -117,7 +126,7 @@ def test_check_sentence_gate_without_sentences(tiny_package, capsys):
     argv = ["check", BENIGN, "--no-sentences", "--sentence-gate", "0.3", "--guard",
             str(tiny_package)]
     assert main(argv) == 2
-    assert "has no effect with score_sentences=False" in capsys.readouterr().err
+    assert "--sentence-gate 0.3 has no effect with --no-sentences" in capsys.readouterr().err
 
 
 def test_check_missing_guard(tmp_path, capsys):

@@ -150,6 +150,10 @@ def test_sentence_gate_takes_numpy_numbers():
     assert Guard(threads=1, sentence_gate=np.float32(0.25)).sentence_gate == pytest.approx(0.25)
 
 
+def test_sentence_gate_none_without_sentence_reading():
+    assert Guard(threads=1, score_sentences=False).sentence_gate is None
+
+
 def test_sentence_gate_without_sentence_reading_rejected():
     with pytest.raises(ValueError, match="sentence_gate=0.3 has no effect with score_sentences"):
         Guard(threads=1, score_sentences=False, sentence_gate=0.3)
