@@ -62,12 +62,17 @@ def main(argv: list[str] | None = None) -> int:
             flagged += [result.is_harmful for result in guard.check_batch(batch)]
         labels = [row["harmful"] for row in rows]
         halves = [metrics(rows, flagged, adversarial) for adversarial in (False, True)]
-        cells = [f"{half.recall:.3f}" for half in halves]
-        cells += [f"{half.false_positive_rate:.3f}" for half in halves]
+        cells = [format_rate(half.recall) for half in halves]
+        cells += [format_rate(half.false_positive_rate) for half in halves]
         overall = BinaryMetrics.from_predictions(labels, flagged)
         print(f"| {package} | {guard.threshold:.2f} | {' | '.join(cells)} | "
               f"{overall.f1:.3f} |")
     return 0
+
+
+def format_rate(value: float | None) -> str:
+    """Format a rate to 3 decimals, or "n/a" for a half without prompts of that label."""
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from guardintent._runtime import PromptScores, kept_text
@@ -66,22 +66,32 @@ def read_prompts(prompts: Sequence[str], *, sentences: bool = True) -> Readings:
 
 
 def gate_sentences(
-    readings: Readings, text_scores: Sequence[PromptScores], gate: float
+    readings: Readings,
+    text_scores: Sequence[PromptScores],
+    gate: float,
+    category_gates: Mapping[int, float] | None = None,
 ) -> Readings:
-    """Keep the sentences of prompts whose most harmful text reading scores at least `gate`.
+    """Keep the sentences of prompts whose text readings reach the gate.
 
-    A request hidden among benign sentences still raises the score of its window, so a prompt
-    whose windows all score far below the threshold seldom hides one (benchmarks/README.md,
-    "The sentence reading of long prompts", measures how seldom). Skipping its sentences saves
-    a second model pass, and sentences read alone are themselves a source of false positives.
+    A prompt reaches it when the harm score of one of its text readings is at least `gate`, or
+    when a category probability is at least its entry in `category_gates` (category index to
+    probability). A request hidden among benign sentences still raises the score of its window,
+    so a prompt whose windows all score far below the threshold seldom hides one
+    (benchmarks/README.md, "The sentence reading of long prompts", measures how seldom).
+    Skipping its sentences saves a second model pass, and sentences read alone are themselves a
+    source of false positives.
     """
-    best: dict[int, float] = {}
+    gates = dict(category_gates or {})
+    opened: set[int] = set()
     for owner, scores in zip(readings.text_owners, text_scores, strict=True):
-        best[owner] = max(best.get(owner, 0.0), scores.score)
+        if scores.score >= gate or any(
+            scores.category_probabilities[index] >= value for index, value in gates.items()
+        ):
+            opened.add(owner)
     passing = [
         (owner, sentences)
         for owner, sentences in zip(readings.sentence_owners, readings.sentences, strict=True)
-        if best.get(owner, 0.0) >= gate
+        if owner in opened
     ]
     return dataclasses.replace(
         readings,

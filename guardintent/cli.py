@@ -144,6 +144,10 @@ def _add_guard_options(parser: argparse.ArgumentParser) -> None:
 def _load_guard(args: argparse.Namespace) -> Guard:
     from guardintent.guard import Guard
 
+    scores = (("--threshold", args.threshold), ("--sentence-gate", args.sentence_gate))
+    for flag, value in scores:
+        if value is not None and not 0.0 <= value <= 1.0:
+            raise _CommandError(f"{flag} must be a number from 0 to 1, got {value}")
     if args.no_sentences and args.sentence_gate is not None:
         raise _CommandError(
             f"--sentence-gate {args.sentence_gate} has no effect with --no-sentences, which "

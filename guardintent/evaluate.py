@@ -87,12 +87,17 @@ class BenchmarkResult(BaseModel):
 
 
 class EvalReport(BaseModel):
-    """Per-benchmark metrics and the mean F1 over the headline benchmarks that were run."""
+    """Per-benchmark metrics and the mean F1 over the headline benchmarks that were run.
+
+    `sentence_gate` is the guard's `Guard.sentence_gate`: None when the sentence reading of
+    long prompts was off.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     guard: GuardInfo
     threshold: float
+    sentence_gate: float | None
     benchmarks: dict[str, BenchmarkResult]
     headline: tuple[str, ...]
     mean_f1: float | None
@@ -132,6 +137,7 @@ def evaluate(
     return EvalReport(
         guard=guard.info,
         threshold=guard.threshold,
+        sentence_gate=guard.sentence_gate,
         benchmarks=results,
         headline=present,
         mean_f1=sum(defined) / len(defined) if defined else None,
@@ -204,8 +210,13 @@ def render_table(report: EvalReport) -> str:
         lines.append(f"mean F1 over {', '.join(report.headline)}: {_format_metric(report.mean_f1)}")
     else:
         lines.append("mean F1: no headline benchmark was run")
+    if report.sentence_gate is None:
+        sentences = "sentence reading off"
+    else:
+        sentences = f"sentence gate {report.sentence_gate:.3f}"
     lines.append(
-        f"guard {report.guard.name} {report.guard.version}, threshold {report.threshold:.3f}"
+        f"guard {report.guard.name} {report.guard.version}, threshold {report.threshold:.3f}, "
+        f"{sentences}"
     )
     return "\n".join(lines)
 

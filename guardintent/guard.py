@@ -60,11 +60,14 @@ class Guard:
     this process may use, honouring a cgroup CPU limit).
 
     Prompts of 600 characters or more are also read sentence by sentence when their most
-    harmful window scores at least `sentence_gate` (None: half the threshold; 0 reads every
-    such prompt). `score_sentences` False turns that reading off: prompts that reach the gate
-    then take about half as long and fewer long benign prompts are flagged, but a request
-    placed among benign sentences is diluted by them and can pass (README.md, "Obfuscated
-    and long prompts", has the measured trade-off). Giving both is an error.
+    harmful window scores at least `sentence_gate`, or when a category listed in
+    `category_thresholds` reaches half its threshold there. `sentence_gate` None sets half of
+    the lowest of `threshold` and the category thresholds, and 0 reads every such prompt.
+    `score_sentences` False turns that reading off: prompts that reach the gate then take
+    about half as long and fewer long benign prompts are flagged, but a request placed among
+    benign sentences is diluted by them and can pass (README.md, "Obfuscated and long
+    prompts", has the measured trade-off). Passing `sentence_gate` together with
+    `score_sentences=False` raises ValueError.
 
     Policy options, applied in this order (see `guardintent.policy`):
 
@@ -112,11 +115,6 @@ class Guard:
         self._package: GuardPackage = load_package(path, threads=self._threads)
         manifest = self._package.manifest
         self._threshold = manifest.threshold if threshold is None else float(threshold)
-        self._sentence_gate: float | None = None
-        if score_sentences:
-            self._sentence_gate = (
-                self._threshold / 2 if sentence_gate is None else float(sentence_gate)
-            )
         self._top_k = min(top_k, len(self._package.intents))
         self._info = GuardInfo(name=manifest.name, version=manifest.version)
         self._batch_dependent = (manifest.quantization or "").startswith("int8-dynamic")
@@ -125,11 +123,28 @@ class Guard:
         self._intent_threshold: float | None = None
         if any(intent.threshold is None for intent in intents):
             self._intent_threshold = default_intent_threshold(self._package.intent_bank)
+        category_ids = [category.id for category in manifest.categories]
+        checked_category_thresholds = validate_category_thresholds(
+            category_thresholds, category_ids
+        )
+        # A hidden request dilutes every output of its window, so the gate sits at half of the
+        # lowest bar that could flag the prompt.
+        # NOTE: custom intents do not open the sentence gate, so below it a long prompt's
+        # sentences are never compared with them, only its windows.
+        self._sentence_gate: float | None = None
+        self._category_gates: dict[int, float] = {}
+        if score_sentences:
+            lowest_bar = min([self._threshold, *checked_category_thresholds.values()])
+            self._sentence_gate = (
+                lowest_bar / 2 if sentence_gate is None else float(sentence_gate)
+            )
+            self._category_gates = {
+                category_ids.index(category_id): value / 2
+                for category_id, value in checked_category_thresholds.items()
+            }
         self._policy = Policy(
             threshold=self._threshold,
-            category_thresholds=validate_category_thresholds(
-                category_thresholds, [category.id for category in manifest.categories]
-            ),
+            category_thresholds=checked_category_thresholds,
             intents=intents,
             intent_embeddings=self._embed_custom_intents(intents),
             default_intent_threshold=self._intent_threshold,
@@ -278,7 +293,9 @@ class Guard:
         readings = read_prompts(prompts, sentences=self._score_sentences_enabled)
         text_scores = self._score_in_calls(readings.texts, self._score)
         if self._sentence_gate is not None:
-            readings = gate_sentences(readings, text_scores, self._sentence_gate)
+            readings = gate_sentences(
+                readings, text_scores, self._sentence_gate, self._category_gates
+            )
         sentence_scores = self._score_in_calls(readings.sentences, self._score_sentences)
         scored = combine_scores(readings, text_scores, sentence_scores)
         latency_ms = (time.perf_counter() - start) * 1000.0

@@ -114,12 +114,17 @@ def test_sentence_options_reach_guard(monkeypatch, argv):
 
 def test_check_invalid_threshold(tiny_package, capsys):
     assert main(["check", BENIGN, "--threshold", "2", "--guard", str(tiny_package)]) == 2
-    assert "threshold must be a number from 0 to 1" in capsys.readouterr().err
+    assert "--threshold must be a number from 0 to 1, got 2.0" in capsys.readouterr().err
 
 
 def test_check_invalid_sentence_gate(tiny_package, capsys):
     assert main(["check", BENIGN, "--sentence-gate", "-1", "--guard", str(tiny_package)]) == 2
-    assert "sentence_gate must be a number from 0 to 1, got -1.0" in capsys.readouterr().err
+    assert "--sentence-gate must be a number from 0 to 1, got -1.0" in capsys.readouterr().err
+
+
+def test_check_nan_sentence_gate(tiny_package, capsys):
+    assert main(["check", BENIGN, "--sentence-gate", "nan", "--guard", str(tiny_package)]) == 2
+    assert "--sentence-gate must be a number from 0 to 1, got nan" in capsys.readouterr().err
 
 
 def test_check_sentence_gate_without_sentences(tiny_package, capsys):

@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+from guardintent import Guard
 from guardintent.data.schema import Example
 from guardintent.evaluate import BinaryMetrics, EvalReport, evaluate, render_table
 
@@ -124,3 +125,14 @@ def test_render_table(guard):
     harmbench = next(line for line in lines if line.startswith("harmbench"))
     assert harmbench.split() == ["harmbench", "harmful", "2", "-", "0.500", "-", "-"]
     assert "mean F1 over wildguardtest, xstest: 0.750" in table
+    footer = f"threshold {guard.threshold:.3f}, sentence gate {guard.sentence_gate:.3f}"
+    assert lines[-1].endswith(footer)
+
+
+def test_report_records_the_sentence_reading(tiny_package):
+    gated = evaluate(Guard(tiny_package, threads=1, sentence_gate=0.1), benchmarks())
+    unread = evaluate(Guard(tiny_package, threads=1, score_sentences=False), benchmarks())
+    assert gated.sentence_gate == pytest.approx(0.1)
+    assert json.loads(gated.to_json())["sentence_gate"] == pytest.approx(0.1)
+    assert unread.sentence_gate is None
+    assert render_table(unread).splitlines()[-1].endswith(", sentence reading off")

@@ -173,6 +173,39 @@ def test_gate_boundary_decides_the_sentence_reading(default_guard):
     assert Guard(threads=1, sentence_gate=windows_only).check(middle).score == every_prompt
 
 
+def test_category_threshold_lowers_the_default_gate():
+    guard = Guard(threads=1, threshold=0.9, category_thresholds={"weapons": 0.4})
+    assert guard.sentence_gate == pytest.approx(0.2)
+
+
+def test_low_category_threshold_reads_sentences():
+    # Its windows score under half of 0.9, but over half of the weapons threshold.
+    middle = HALF_PADDING + REQUESTS[0] + "\n" + HALF_PADDING
+    options = {"threshold": 0.9, "category_thresholds": {"weapons": 0.4}}
+    every_prompt = Guard(threads=1, sentence_gate=0.0, **options).check(middle)
+    result = Guard(threads=1, **options).check(middle)
+    assert every_prompt.decided_by == "category_threshold:weapons"
+    assert result.decided_by == "category_threshold:weapons"
+    assert result.score == every_prompt.score
+
+
+def test_category_gate_boundary():
+    middle = HALF_PADDING + REQUESTS[0] + "\n" + HALF_PADDING
+    windows_only = Guard(threads=1, score_sentences=False).check(middle)
+    category, probability = max(windows_only.categories.items(), key=lambda item: item[1])
+    assert probability < 0.49
+    every_prompt = Guard(threads=1, sentence_gate=0.0).check(middle).score
+    assert every_prompt > windows_only.score + MARGIN
+
+    # A harm gate of 1 stays closed, so only the category can open the sentence reading.
+    at_gate = {category: 2 * probability}
+    above_gate = {category: 2 * probability + 0.02}
+    opened = Guard(threads=1, sentence_gate=1.0, category_thresholds=at_gate)
+    closed = Guard(threads=1, sentence_gate=1.0, category_thresholds=above_gate)
+    assert opened.check(middle).score == every_prompt
+    assert closed.check(middle).score == windows_only.score
+
+
 def test_quiet_long_prompt_skips_the_sentences(default_guard):
     prompt = HALF_PADDING
     windows_only = Guard(threads=1, score_sentences=False).check(prompt)
