@@ -133,13 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "(default: the CPUs this process may use)")
     parser.add_argument("--no-peer", action="store_true",
                         help=f"do not measure the {PEER_DISTRIBUTION} peer classifier")
-    reading = parser.add_mutually_exclusive_group()
-    reading.add_argument("--no-sentences", action="store_true",
-                         help="load the guard with score_sentences=False, which skips the "
-                              "sentence-by-sentence reading of prompts of 600+ characters")
-    reading.add_argument("--sentence-gate", type=float,
-                         help="the guard's sentence gate (default: half its threshold); 0 "
-                              "reads every prompt of 600+ characters sentence by sentence")
+    add_sentence_options(parser)
     parser.add_argument("--json", metavar="OUT", help="also write the results to this JSON file")
     # Internal: run as a child process that loads the ONNX guard, for cold start and peak RSS.
     parser.add_argument("--worker", choices=("onnx",), help=argparse.SUPPRESS)
@@ -203,6 +197,17 @@ def describe_environment(threads: int) -> dict[str, Any]:
         environment["torch"] = torch.__version__
         environment["torch_threads"] = torch.get_num_threads()
     return environment
+
+
+def add_sentence_options(parser: argparse.ArgumentParser) -> None:
+    """Add the mutually exclusive --no-sentences and --sentence-gate options."""
+    reading = parser.add_mutually_exclusive_group()
+    reading.add_argument("--no-sentences", action="store_true",
+                         help="load the guard with score_sentences=False, which skips the "
+                              "sentence-by-sentence reading of prompts of 600+ characters")
+    reading.add_argument("--sentence-gate", type=float,
+                         help="the guard's sentence gate (default: half its threshold); 0 "
+                              "reads every prompt of 600+ characters sentence by sentence")
 
 
 def cpu_model() -> str:

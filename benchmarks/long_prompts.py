@@ -32,7 +32,7 @@ from pathlib import Path
 import onnxruntime as ort
 
 # A script's own folder is first on sys.path, so the sibling modules import by name.
-from latency import cpu_model
+from latency import add_sentence_options, cpu_model
 from peak_rss import peak_rss_kib
 
 from guardintent import Guard
@@ -103,13 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads")
     parser.add_argument("--seed", type=int, default=0, help="random seed for the prompts")
     parser.add_argument("--kinds", nargs="+", choices=kinds, default=kinds, help="prompts to time")
-    reading = parser.add_mutually_exclusive_group()
-    reading.add_argument("--no-sentences", action="store_true",
-                         help="load the guard with score_sentences=False, which skips the "
-                              "sentence-by-sentence reading of prompts of 600+ characters")
-    reading.add_argument("--sentence-gate", type=float,
-                         help="the guard's sentence gate (default: half its threshold); 0 "
-                              "reads every prompt of 600+ characters sentence by sentence")
+    add_sentence_options(parser)
     args = parser.parse_args(argv)
 
     write(f"cpu: {cpu_model()}, usable cores: {len(os.sched_getaffinity(0))}")

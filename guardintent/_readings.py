@@ -81,7 +81,7 @@ def gate_sentences(
     Skipping its sentences saves a second model pass, and sentences read alone are themselves a
     source of false positives.
     """
-    gates = dict(category_gates or {})
+    gates = category_gates or {}
     opened: set[int] = set()
     for owner, scores in zip(readings.text_owners, text_scores, strict=True):
         if scores.score >= gate or any(
